@@ -1,0 +1,54 @@
+"""The one settings object: every `UNIHUB_` environment variable of SPEC.md lives here."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UNIHUB_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    secret_key: str | None = None
+
+    twilio_api_url: str = "https://api.twilio.com"
+    graph_api_url: str = "https://graph.facebook.com/v19.0"
+    slack_api_url: str = "https://slack.com/api"
+    slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_scopes: str = "chat:write,channels:read,channels:history,im:history,users:read"
+    provider_timeout_s: float = 10.0
+
+    rate_limit: str = "100/second"
+    redis_url: str | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    allow_private_webhooks: bool = False
+    cors_origins: str = ""
+    log_level: str = "INFO"
+    access_log: bool = True
+    # Seconds a revocation (deleted client secret) may take to reach every process.
+    revocation_cache_s: float = 5.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'unihub.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
