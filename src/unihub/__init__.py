@@ -1,2 +1,3 @@
 """unihub: a self-hostable, wire-compatible Hubster messaging platform."""
+
 __version__ = "0.1.0"

@@ -1,0 +1,73 @@
+"""The ASGI application: one FastAPI app serving identity, portal, engine and events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from unihub import __version__
+from unihub.core.config import Settings, get_settings
+from unihub.core.context import AppContext
+from unihub.core.database import Database
+from unihub.core.errors import install_error_handlers
+from unihub.core.logs import configure_logging
+from unihub.core.middleware import RequestIdMiddleware
+from unihub.core.openapi import build_openapi
+from unihub.core.security import SecretBox, secret_key_material
+from unihub.identity.keys import KeyRing
+from unihub.identity.revocation import RevocationList
+
+
+def build_context(settings: Settings) -> AppContext:
+    db = Database(settings.resolved_database_url)
+    box = SecretBox(secret_key_material(settings))
+    return AppContext(
+        settings=settings,
+        db=db,
+        box=box,
+        keys=KeyRing(db, box),
+        revocations=RevocationList(db, settings.revocation_cache_s),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    ctx = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ctx.keys.load()
+        yield
+        await ctx.db.dispose()
+
+    app = FastAPI(
+        title="unihub",
+        version=__version__,
+        description="Self-hostable, wire-compatible Hubster API: identity, portal, engine.",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    _include_routers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from unihub import health
+    from unihub.hubs.endpoints import router as hubs
+    from unihub.identity.endpoints import router as identity
+
+    for router in (health.router, identity, hubs):
+        app.include_router(router)

@@ -1,0 +1,27 @@
+"""What a running app holds: settings, database, crypto and token machinery, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from unihub.core.config import Settings
+from unihub.core.database import Database
+from unihub.core.security import SecretBox
+from unihub.identity.keys import KeyRing
+from unihub.identity.revocation import RevocationList
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    box: SecretBox
+    keys: KeyRing
+    revocations: RevocationList
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

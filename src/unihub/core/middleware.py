@@ -1,0 +1,42 @@
+"""ASGI middleware written against the raw protocol: it runs on every request, so it stays lean."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Echo a sane incoming `X-Request-Id` or make one; logs read it from `request_id_var`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        rid = incoming if incoming and _SANE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        header = (b"x-request-id", rid.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)

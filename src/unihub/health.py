@@ -1,0 +1,32 @@
+"""Liveness and readiness, without auth, for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import ORJSONResponse
+
+from unihub.core.auth import Context
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database is reachable",
+    responses={503: {"description": "The database is unreachable"}},
+)
+async def readyz(ctx: Context) -> ORJSONResponse:
+    try:
+        await ctx.db.ping()
+    except Exception:
+        return ORJSONResponse(
+            {"status": "unavailable", "database": "unreachable"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return ORJSONResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from unihub.core.database import Base, UTCDateTime, new_id, utcnow
+
+
+class Hub(Base):
+    __tablename__ = "hubs"
+    __table_args__ = (
+        # `name_key` is the case-folded name: uniqueness ignoring case on both backends.
+        UniqueConstraint("tenant_id", "name_key"),
+        Index("ix_hubs_tenant_page", "tenant_id", "created", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(1024))
+    close_dormant_conversation: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status_id: Mapped[int] = mapped_column(Integer, default=2000)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

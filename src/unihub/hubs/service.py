@@ -1,0 +1,129 @@
+"""Hub rules: names unique per tenant ignoring case, partial updates, cascade on delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from unihub.core.context import AppContext
+from unihub.core.database import format_ts, is_unique_violation, utcnow
+from unihub.core.errors import ApiError, bad_request, not_found
+from unihub.core.pagination import PageParams, page_body
+from unihub.core.validation import parse_json_object, validate_model
+from unihub.hubs import repository as repo
+from unihub.hubs.models import Hub
+from unihub.hubs.schemas import HubCreate, HubUpdate
+
+_FIELD_COLUMNS = {
+    "name": "name",
+    "description": "description",
+    "close_dormant_conversation": "close_dormant_conversation",
+    "status_id": "status_id",
+}
+
+
+def to_wire(hub: Hub) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "hubId": str(hub.id),
+        "tenantId": str(hub.tenant_id),
+        "name": hub.name,
+        "description": hub.description,
+    }
+    if hub.close_dormant_conversation is not None:
+        out["closeDormantConversation"] = hub.close_dormant_conversation
+    out["statusId"] = hub.status_id
+    out["created"] = format_ts(hub.created)
+    out["modified"] = format_ts(hub.modified)
+    return out
+
+
+def hub_not_found(hub_id: uuid.UUID) -> ApiError:
+    return not_found(699, f"Hub '{hub_id}' was not found.")
+
+
+def _duplicate(name: str) -> ApiError:
+    return bad_request(600, f"A hub named '{name}' already exists.")
+
+
+def _name_key(name: str) -> str:
+    return name.casefold()
+
+
+async def create(ctx: AppContext, tenant_id: uuid.UUID, raw: bytes) -> dict[str, Any]:
+    data = validate_model(HubCreate, parse_json_object(raw))
+    now = utcnow()
+    hub = Hub(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        name=data.name,
+        name_key=_name_key(data.name),
+        description=data.description,
+        close_dormant_conversation=data.close_dormant_conversation or None,
+        status_id=data.status_id,
+        created=now,
+        modified=now,
+    )
+    try:
+        async with ctx.db.write() as s:
+            await repo.add(s, hub)
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "uq_hubs_tenant_id", "hubs.name_key"):
+            raise _duplicate(data.name) from None
+        raise
+    return to_wire(hub)
+
+
+async def get(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> dict[str, Any]:
+    async with ctx.db.read() as s:
+        hub = await repo.get(s, tenant_id, hub_id)
+    if hub is None:
+        raise hub_not_found(hub_id)
+    return to_wire(hub)
+
+
+async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub:
+    """The tenant's hub or 404/699; other domains call this before reading a body."""
+    async with ctx.db.read() as s:
+        hub = await repo.get(s, tenant_id, hub_id)
+    if hub is None:
+        raise hub_not_found(hub_id)
+    return hub
+
+
+async def update(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, raw: bytes
+) -> dict[str, Any]:
+    try:
+        async with ctx.db.write() as s:
+            hub = await repo.get(s, tenant_id, hub_id)
+            if hub is None:
+                raise hub_not_found(hub_id)
+            changes = validate_model(HubUpdate, parse_json_object(raw)).changes()
+            values = {_FIELD_COLUMNS[k]: v for k, v in changes.items()}
+            if "close_dormant_conversation" in values and not values["close_dormant_conversation"]:
+                values["close_dormant_conversation"] = None  # 0 and null both mean "never"
+            if "name" in values:
+                values["name_key"] = _name_key(values["name"])
+            if values:
+                values["modified"] = utcnow()
+                await repo.update_fields(s, hub, values)
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "uq_hubs_tenant_id", "hubs.name_key"):
+            raise _duplicate(str(changes.get("name"))) from None
+        raise
+    return to_wire(hub)
+
+
+async def delete(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> None:
+    async with ctx.db.write() as s:
+        if not await repo.remove(s, tenant_id, hub_id):
+            raise hub_not_found(hub_id)
+
+
+async def list_page(ctx: AppContext, tenant_id: uuid.UUID, params: PageParams) -> dict[str, Any]:
+    async with ctx.db.read() as s:
+        total = await repo.count(s, tenant_id)
+        hubs = await repo.page(s, tenant_id, params.offset, params.page_size)
+    return page_body(params, total, [to_wire(h) for h in hubs])

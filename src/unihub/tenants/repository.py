@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unihub.tenants.models import ApiClient, ClientSecret, Tenant
+
+
+async def add_tenant(s: AsyncSession, name: str) -> Tenant:
+    tenant = Tenant(id=uuid.uuid4(), name=name)
+    s.add(tenant)
+    await s.flush()
+    return tenant
+
+
+async def any_tenant(s: AsyncSession) -> bool:
+    return (await s.execute(select(Tenant.id).limit(1))).first() is not None
+
+
+def add_client(
+    s: AsyncSession, tenant_id: uuid.UUID, client_id: str, resource: str, name: str
+) -> None:
+    s.add(ApiClient(client_id=client_id, tenant_id=tenant_id, resource=resource, name=name))
+
+
+async def add_secret(
+    s: AsyncSession,
+    client_id: str,
+    name: str,
+    secret_hash: str,
+    prefix: str,
+    expiration: datetime | None,
+) -> ClientSecret:
+    row = ClientSecret(
+        client_id=client_id,
+        name=name,
+        secret_hash=secret_hash,
+        prefix=prefix,
+        expiration=expiration,
+    )
+    s.add(row)
+    await s.flush()
+    return row
+
+
+async def find_secret_for_login(
+    s: AsyncSession, client_id: str, secret_hash: str
+) -> Row[tuple[int, datetime | None, uuid.UUID, str, bool]] | None:
+    stmt = (
+        select(
+            ClientSecret.id,
+            ClientSecret.expiration,
+            ApiClient.tenant_id,
+            ApiClient.resource,
+            ApiClient.enabled,
+        )
+        .join(ApiClient, ApiClient.client_id == ClientSecret.client_id)
+        .where(ClientSecret.secret_hash == secret_hash, ClientSecret.client_id == client_id)
+    )
+    return (await s.execute(stmt)).first()
+
+
+async def get_client(s: AsyncSession, client_id: str) -> ApiClient | None:
+    return await s.get(ApiClient, client_id)
