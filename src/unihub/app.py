@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from unihub import __version__
 from unihub.core.config import Settings, get_settings
@@ -17,6 +16,7 @@ from unihub.core.errors import install_error_handlers
 from unihub.core.logs import configure_logging
 from unihub.core.middleware import RequestIdMiddleware
 from unihub.core.openapi import build_openapi
+from unihub.core.responses import JSON
 from unihub.core.security import SecretBox, secret_key_material
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="unihub",
         version=__version__,
         description="Self-hostable, wire-compatible Hubster API: identity, portal, engine.",
-        default_response_class=ORJSONResponse,
+        default_response_class=JSON,
         lifespan=lifespan,
     )
     app.state.ctx = ctx

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
 
 from unihub.core.auth import Context
+from unihub.core.responses import JSON
 
 router = APIRouter(tags=["health"])
 
@@ -20,13 +20,13 @@ async def healthz() -> dict[str, str]:
     summary="The database is reachable",
     responses={503: {"description": "The database is unreachable"}},
 )
-async def readyz(ctx: Context) -> ORJSONResponse:
+async def readyz(ctx: Context) -> JSON:
     try:
         await ctx.db.ping()
     except Exception:
-        return ORJSONResponse(
+        return JSON(
             {"status": "unavailable", "database": "unreachable"},
             status_code=503,
             headers={"Retry-After": "5"},
         )
-    return ORJSONResponse({"status": "ok", "database": "ok"})
+    return JSON({"status": "ok", "database": "ok"})

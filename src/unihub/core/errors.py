@@ -13,9 +13,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from unihub.core.responses import JSON
 
 log = logging.getLogger("unihub.errors")
 
@@ -107,9 +108,9 @@ def error_body(status: int, errors: Iterable[ErrorItem], prefix: str) -> dict[st
     }
 
 
-def render(request: Request, exc: ApiError) -> ORJSONResponse:
+def render(request: Request, exc: ApiError) -> JSON:
     prefix = prefix_for_path(request.url.path)
-    return ORJSONResponse(
+    return JSON(
         error_body(exc.status, exc.errors, prefix), status_code=exc.status, headers=exc.headers
     )
 
@@ -126,20 +127,20 @@ def install_error_handlers(app: FastAPI) -> None:
     from unihub.core.validation import errors_from_pydantic  # avoid an import cycle
 
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> ORJSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSON:
         return render(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSON:
         return render(request, ApiError(400, errors_from_pydantic(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         item = _describe_status(exc.status_code, request.url.path, request.method)
         return render(request, ApiError(exc.status_code, item, dict(exc.headers or {})))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSON:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return render(request, ApiError.one(500, 100, "System error."))
 

@@ -156,7 +156,7 @@ def _rooted(exc: ValidationError, root: str) -> list[dict[str, Any]]:
     errs = [dict(e) for e in exc.errors(include_url=False)]
     if root:
         for e in errs:
-            e["loc"] = (root, *e["loc"])
+            e["loc"] = (root, *e["loc"])  # type: ignore[misc]
     return errs
 
 

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import ORJSONResponse
 
 from unihub.core.auth import Context, PortalPrincipal
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.pagination import Page, Paging
+from unihub.core.responses import JSON
 from unihub.core.validation import parse_guid
 from unihub.hubs import service
 from unihub.hubs.schemas import HubCreate, HubOut, HubUpdate
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
     summary="Create a hub",
 )
 async def create_hub(request: Request, principal: PortalPrincipal, ctx: Context) -> Response:
-    return ORJSONResponse(await service.create(ctx, principal.tenant_id, await request.body()))
+    return JSON(await service.create(ctx, principal.tenant_id, await request.body()))
 
 
 @router.put(
@@ -37,7 +37,7 @@ async def update_hub(
 ) -> Response:
     hub_id = parse_guid(str(hubId), "hubId")
     body = await request.body()
-    return ORJSONResponse(await service.update(ctx, principal.tenant_id, hub_id, body))
+    return JSON(await service.update(ctx, principal.tenant_id, hub_id, body))
 
 
 @router.delete(
@@ -61,7 +61,7 @@ async def delete_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Re
 )
 async def get_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Response:
     hub_id = parse_guid(str(hubId), "hubId")
-    return ORJSONResponse(await service.get(ctx, principal.tenant_id, hub_id))
+    return JSON(await service.get(ctx, principal.tenant_id, hub_id))
 
 
 @router.get(
@@ -71,4 +71,4 @@ async def get_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Respo
     summary="List the tenant's hubs, a page at a time",
 )
 async def list_hubs(paging: Paging, principal: PortalPrincipal, ctx: Context) -> Response:
-    return ORJSONResponse(await service.list_page(ctx, principal.tenant_id, paging))
+    return JSON(await service.list_page(ctx, principal.tenant_id, paging))

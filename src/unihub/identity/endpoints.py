@@ -4,10 +4,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 
 from unihub.core.auth import Context
+from unihub.core.responses import JSON
 from unihub.identity.service import OAuthError, issue_token
 
 router = APIRouter(tags=["identity"])
@@ -56,7 +56,7 @@ _FORM_BODY: dict[str, Any] = {
     openapi_extra=_FORM_BODY,
     summary="Get an access token (client credentials)",
 )
-async def token(request: Request, ctx: Context) -> ORJSONResponse:
+async def token(request: Request, ctx: Context) -> JSON:
     raw = await request.body()
     form = {k: v for k, v in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)}
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -65,12 +65,12 @@ async def token(request: Request, ctx: Context) -> ORJSONResponse:
     except OAuthError as exc:
         if exc.basic:
             headers["WWW-Authenticate"] = 'Basic realm="unihub"'
-        return ORJSONResponse(
+        return JSON(
             {"error": exc.error, "error_description": exc.description},
             status_code=exc.status,
             headers=headers,
         )
-    return ORJSONResponse(body, headers=headers)
+    return JSON(body, headers=headers)
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that sign access tokens")

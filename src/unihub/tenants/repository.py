@@ -48,7 +48,7 @@ async def add_secret(
 
 async def find_secret_for_login(
     s: AsyncSession, client_id: str, secret_hash: str
-) -> Row[tuple[int, datetime | None, uuid.UUID, str, bool]] | None:
+) -> Row[int, datetime | None, uuid.UUID, str, bool] | None:
     stmt = (
         select(
             ClientSecret.id,
