@@ -141,8 +141,9 @@ def _check_url(value: str) -> str:
 
     The reference's own examples write some links without a scheme
     (``player.vimeo.com/video/12345678``, ``youtube.com/embed/1234``), so those are accepted
-    when they start with a dotted host name; the value is kept as sent.  Anything else
-    (relative paths, other schemes, blanks, ``https//host``) is a ``url_parsing`` error.
+    when they start with a dotted host name followed by a path; the value is kept as sent.
+    Anything else (relative paths, bare file names, other schemes, blanks, ``https//host``)
+    is a ``url_parsing`` error.
     """
     bad = PydanticCustomError(
         "url_parsing", "Input should be an absolute http or https URL"
@@ -159,7 +160,8 @@ def _check_url(value: str) -> str:
     if has_scheme:
         if parts.scheme.lower() not in ("http", "https") or not host:
             raise bad
-    elif value.startswith("/") or not _dotted_host(host):
+    elif value.startswith("/") or not parts.path.startswith("/") or not _dotted_host(host):
+        # A scheme-less link needs "host/path": a bare "logo.png" is a file name, not a host.
         raise bad
     return value
 
