@@ -1,9 +1,9 @@
 """Facebook Messenger: turn a page access token into the page and app it belongs to.
 
 The token travels in the query string (`params=`), and httpx logs request URLs at INFO, so
-this module pins the `httpx` logger to WARNING at import; keep it there in any logging
-configuration. Nothing here logs URLs, and errors are built from Graph's own messages with
-the token redacted.
+this module pins the `httpx` (and `httpcore`) loggers to WARNING at import; keep them there
+in any logging configuration. Nothing here logs URLs, and errors are built from Graph's own
+messages with the token redacted.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from unihub.channels.errors import ProviderRejected, ProviderUnavailable
 from unihub.core.config import Settings
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 PROVIDER = "Facebook Messenger"
 

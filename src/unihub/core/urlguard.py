@@ -27,7 +27,7 @@ async def check_webhook_url(url: str, allow_private: bool) -> str | None:
         port = parsed.port
     except (httpx.InvalidURL, ValueError, TypeError):
         return "the webhook URL is not a valid URL"
-    if parsed.scheme not in ("http", "https") or not parsed.is_absolute_url:
+    if parsed.scheme not in ("http", "https"):
         return "the webhook URL must be an absolute http:// or https:// URL"
     host = parsed.raw_host.decode("ascii")
     if not host:
@@ -36,6 +36,8 @@ async def check_webhook_url(url: str, allow_private: bool) -> str | None:
         return f"the webhook URL port {port} is out of range"
 
     literal = _parse_ip(host)
+    if not allow_private and _is_localhost_name(host):
+        return f"the webhook host {host} is not a public internet address"
     if literal is not None:
         addresses = [literal]
     else:
@@ -52,6 +54,12 @@ async def check_webhook_url(url: str, allow_private: bool) -> str | None:
             shown = host if literal is not None else f"{host} ({address})"
             return f"the webhook host {shown} is not a public internet address"
     return None
+
+
+def _is_localhost_name(host: str) -> bool:
+    # RFC 6761: `localhost` and its subdomains are loopback even where no resolver says so.
+    name = host.rstrip(".").lower()
+    return name == "localhost" or name.endswith(".localhost")
 
 
 def _parse_ip(text: str) -> IPAddress | None:
