@@ -1,0 +1,1 @@
+"""Outbound calls to the messaging providers an integration is connected to."""

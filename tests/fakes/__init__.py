@@ -1,0 +1,1 @@
+"""Local stand-ins for the provider APIs, so tests never leave 127.0.0.1."""
