@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 import pytest
+
 from tests.fakes.base import FakeProvider
 from tests.fakes.graph import FakeGraph
 from tests.fakes.server import run_app_in_thread

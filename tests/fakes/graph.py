@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
 from tests.fakes.base import FakeProvider, Handler
 
 VERSION = "v19.0"

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
 from tests.fakes.base import FakeProvider, Handler, parse_bearer
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
 from tests.fakes.base import FakeProvider, Handler, parse_basic
 
 NUMBER_PATH = "/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}.json"

@@ -35,12 +35,12 @@ from unihub.activities.schemas import (
 # lacks a comma after "content" in the page; it is given here as valid JSON.
 MESSAGE_EXAMPLES: list[str] = [
     # 4_activities.rst line 290
-    '''{
+    """{
     "type": "text",
     "text": "Hello there, how can I help you?"
-}''',
+}""",
     # 4_activities.rst line 299
-    '''{
+    """{
     "type": "text",
     "text": "Here's my contact info",
     "items": [
@@ -87,9 +87,9 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 352
-    '''{
+    """{
     "type": "text",
     "text": "Select one of the following options",
     "actions": [
@@ -158,29 +158,29 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 461
-    '''{
+    """{
     "type": "youtube",
     "url": "https://youtube.com/watch?v=x1245b"
-}''',
+}""",
     # 4_activities.rst line 502
-    '''{
+    """{
     "type": "vimeo",
     "url": "player.vimeo.com/video/12345678"
-}''',
+}""",
     # 4_activities.rst line 552
-    '''{
+    """{
     "type": "video",
     "url": "http://site.com/myvideo.mp4"
-}''',
+}""",
     # 4_activities.rst line 601
-    '''{
+    """{
     "type": "audio",
     "url": "http://site.com/myaudio.mp3"
-}''',
+}""",
     # 4_activities.rst line 653
-    '''{
+    """{
     "type": "image",
     "url": "http://site.com/myimage.png",
     "alt": "Some alternate text",
@@ -200,23 +200,23 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 712
-    '''{
+    """{
     "type": "attachment",
     "label": "Year end report",
     "mimeType": "pdf",
     "url": "http://site.com/myfile.pdf"
-}''',
+}""",
     # 4_activities.rst line 759
-    '''{
+    """{
     "type": "location",
     "address": "2640 Matheson, Mississauga, ON",
     "latitude": 43.8425254,
     "longitude": -79.5240196
-}''',
+}""",
     # 4_activities.rst line 834
-    '''{
+    """{
     "type": "contact",
     "imageUrl": "https://site.com/eva.png",
     "title": "Eva Green",
@@ -257,9 +257,9 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 944
-    '''{
+    """{
     "type": "card",
     "urlType": "image",
     "imageUrl": "https://site.com/car.png",
@@ -281,18 +281,18 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 972
-    '''{
+    """{
     "type": "card",
     "urlType": "youtube",
     "imageUrl": "https://youtube.com/embed/abc",
     "title": "Cosmic Journeys",
     "subtitle": "Space Odyssey",
     "content": "Lorem Ipsum is simply..."
-}''',
+}""",
     # 4_activities.rst line 1023
-    '''{
+    """{
     "type": "carousel",
     "items": [
         {
@@ -365,9 +365,9 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 1103
-    '''{
+    """{
     "type": "carousel",
     "items": [
         {
@@ -425,9 +425,9 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 1222
-    '''{
+    """{
     "type": "list",
     "items": [
         {
@@ -494,22 +494,22 @@ MESSAGE_EXAMPLES: list[str] = [
             ]
         }
     ]
-}''',
+}""",
     # 4_activities.rst line 1317
-    '''{
+    """{
     "type": "text",
     "text": "::resp -n contact.eva.green"
-}''',
+}""",
     # 4_activities.rst line 1324
-    '''{
+    """{
     "type": "text",
     "text": "::trans -force -n shopify"
-}''',
+}""",
 ]
 
 EVENT_EXAMPLES: list[str] = [
     # 4_activities.rst line 1391
-    '''{
+    """{
     "type": "payload",
     "payloadType": "my.payload.01",
     "payload": {
@@ -517,7 +517,7 @@ EVENT_EXAMPLES: list[str] = [
         "data2": "value2",
         "data3": "value3"
     }
-}''',
+}""",
 ]
 
 # The page's second carousel example writes one link as "https//site.com/v1.mp4"; that typo is
@@ -537,9 +537,7 @@ def _errors(exc: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str, tuple
     return [(e["type"], tuple(e["loc"])) for e in exc.value.errors()]
 
 
-def _one_error(
-    adapter_or_model: Any, data: Any, *, root: str = "responses"
-) -> tuple[str, str]:
+def _one_error(adapter_or_model: Any, data: Any, *, root: str = "responses") -> tuple[str, str]:
     """Validate, expect exactly one error, return (type, client path)."""
     validate = getattr(adapter_or_model, "validate_python", None) or adapter_or_model.model_validate
     with pytest.raises(ValidationError) as exc:
@@ -550,6 +548,7 @@ def _one_error(
 
 
 # --------------------------------------------------------------------------- round trips
+
 
 @pytest.mark.parametrize(
     "raw", MESSAGE_EXAMPLES, ids=[json.loads(r)["type"] for r in MESSAGE_EXAMPLES]
@@ -660,8 +659,11 @@ def test_webhook_payloads_round_trip() -> None:
 
 def test_source_types_are_canonicalised() -> None:
     source = Source.model_validate(
-        {"INTEGRATIONID": "00000000-0000-0000-0000-000000000001",
-         "integrationType": "agent", "channelType": "webchat"}
+        {
+            "INTEGRATIONID": "00000000-0000-0000-0000-000000000001",
+            "integrationType": "agent",
+            "channelType": "webchat",
+        }
     )
     assert source.to_wire() == {
         "integrationId": "00000000-0000-0000-0000-000000000001",
@@ -672,14 +674,17 @@ def test_source_types_are_canonicalised() -> None:
 
 def test_source_rejects_bad_guid_and_unknown_type() -> None:
     assert _one_error(Source, {"integrationId": "nope"}, root="sender") == (
-        "uuid_parsing", "sender.integrationId"
+        "uuid_parsing",
+        "sender.integrationId",
     )
     assert _one_error(Source, {"integrationType": "Robot"}, root="sender") == (
-        "literal_error", "sender.integrationType"
+        "literal_error",
+        "sender.integrationType",
     )
 
 
 # --------------------------------------------------------------------------- Direct inbound
+
 
 def test_direct_inbound_example_bodies() -> None:
     message_body = {
@@ -714,10 +719,12 @@ def test_direct_inbound_needs_exactly_one_node() -> None:
         "event": {"type": "seen"},
     }
     assert _one_error(DirectInboundActivity, both, root="root") == (
-        "message_and_event_exclusive", "root"
+        "message_and_event_exclusive",
+        "root",
     )
     assert _one_error(DirectInboundActivity, {"type": "message"}, root="root") == (
-        "message_or_event_required", "root"
+        "message_or_event_required",
+        "root",
     )
     # The node named by `type` must be the one present.
     assert _one_error(
@@ -727,7 +734,8 @@ def test_direct_inbound_needs_exactly_one_node() -> None:
         DirectInboundActivity, {"message": {"type": "text", "text": "x"}}, root="root"
     ) == ("missing", "root.type")
     assert _one_error(
-        DirectInboundActivity, {"type": "chat", "message": {"type": "text", "text": "x"}},
+        DirectInboundActivity,
+        {"type": "chat", "message": {"type": "text", "text": "x"}},
         root="root",
     ) == ("literal_error", "root.type")
 
@@ -748,7 +756,9 @@ _MINIMAL: dict[str, dict[str, Any]] = {
     "video": {"type": "video", "url": "https://site.com/a.mp4"},
     "audio": {"type": "audio", "url": "https://site.com/a.mp3"},
     "attachment": {
-        "type": "attachment", "label": "Report", "mimeType": "pdf",
+        "type": "attachment",
+        "label": "Report",
+        "mimeType": "pdf",
         "url": "https://site.com/a.pdf",
     },
     "location": {"type": "location", "address": "1 Main St"},
@@ -778,8 +788,18 @@ _REQUIRED: list[tuple[str, str]] = [
 
 def test_minimal_messages_are_accepted() -> None:
     assert set(_MINIMAL) == {
-        "text", "image", "video", "audio", "attachment", "location", "contact", "card",
-        "carousel", "list", "youtube", "vimeo",
+        "text",
+        "image",
+        "video",
+        "audio",
+        "attachment",
+        "location",
+        "contact",
+        "card",
+        "carousel",
+        "list",
+        "youtube",
+        "vimeo",
     }
     messages = MESSAGES_ADAPTER.validate_python(list(_MINIMAL.values()))
     assert [m.to_wire() for m in messages] == list(_MINIMAL.values())
@@ -797,10 +817,12 @@ def test_missing_required_field(tag: str, field: str) -> None:
 
 def test_payload_event_required_fields() -> None:
     assert _one_error(EVENTS_ADAPTER, [{"type": "payload", "payload": {}}]) == (
-        "missing", "responses[0].payloadType"
+        "missing",
+        "responses[0].payloadType",
     )
     assert _one_error(EVENTS_ADAPTER, [{"type": "payload", "payloadType": "x"}]) == (
-        "missing", "responses[0].payload"
+        "missing",
+        "responses[0].payload",
     )
 
 
@@ -823,26 +845,45 @@ def test_carousel_entry_given_as_media_message_becomes_card_entry() -> None:
 
 # --------------------------------------------------------------------------- wrong JSON types
 
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
         ({"type": "text", "text": 5}, ("string_type", "responses.text")),
         ({"type": "text", "items": {}}, ("list_type", "responses.items")),
         ({"type": "text", "items": ["x"]}, ("model_attributes_type", "responses.items[0]")),
-        ({"type": "contact", "title": "a", "properties": [{"key": "k", "value": 1}]},
-         ("string_type", "responses.properties[0].value")),
-        ({"type": "location", "latitude": "43.8", "longitude": 1},
-         ("float_type", "responses.latitude")),
-        ({"type": "location", "latitude": True, "longitude": 1},
-         ("float_type", "responses.latitude")),
-        ({"type": "location", "latitude": 91, "longitude": 1},
-         ("less_than_equal", "responses.latitude")),
-        ({"type": "location", "latitude": 1, "longitude": -181},
-         ("greater_than_equal", "responses.longitude")),
-        ({"type": "card", "urlType": "gif", "url": "https://a.io/x"},
-         ("literal_error", "responses.urlType")),
-        ({"type": "image", "url": "https://a.io/x", "channels": [{"type": "Webchat",
-          "metadata": "x"}]}, ("list_type", "responses.channels[0].metadata")),
+        (
+            {"type": "contact", "title": "a", "properties": [{"key": "k", "value": 1}]},
+            ("string_type", "responses.properties[0].value"),
+        ),
+        (
+            {"type": "location", "latitude": "43.8", "longitude": 1},
+            ("float_type", "responses.latitude"),
+        ),
+        (
+            {"type": "location", "latitude": True, "longitude": 1},
+            ("float_type", "responses.latitude"),
+        ),
+        (
+            {"type": "location", "latitude": 91, "longitude": 1},
+            ("less_than_equal", "responses.latitude"),
+        ),
+        (
+            {"type": "location", "latitude": 1, "longitude": -181},
+            ("greater_than_equal", "responses.longitude"),
+        ),
+        (
+            {"type": "card", "urlType": "gif", "url": "https://a.io/x"},
+            ("literal_error", "responses.urlType"),
+        ),
+        (
+            {
+                "type": "image",
+                "url": "https://a.io/x",
+                "channels": [{"type": "Webchat", "metadata": "x"}],
+            },
+            ("list_type", "responses.channels[0].metadata"),
+        ),
     ],
 )
 def test_wrong_types(data: dict[str, Any], expected: tuple[str, str]) -> None:
@@ -853,14 +894,19 @@ def test_wrong_container_types() -> None:
     assert _one_error(MESSAGES_ADAPTER, {"type": "text"}) == ("list_type", "responses")
     assert _one_error(MESSAGES_ADAPTER, ["text"]) == ("model_attributes_type", "responses[0]")
     assert _one_error(EVENT_ADAPTER, {"type": "payload", "payloadType": "x", "payload": []}) == (
-        "dict_type", "responses.payload"
+        "dict_type",
+        "responses.payload",
     )
-    assert _one_error(Activity, {"type": "event", "event": {"type": "seen"}, "isEcho": "no"},
-                      root="root") == ("bool_type", "root.isEcho")
-    assert _one_error(Activity, {"type": "event", "event": {"type": "seen"}, "eventId": "1"},
-                      root="root") == ("int_type", "root.eventId")
-    assert _one_error(DirectInboundActivity, {"type": "message", "message": "hi"},
-                      root="root") == ("model_attributes_type", "root.message")
+    assert _one_error(
+        Activity, {"type": "event", "event": {"type": "seen"}, "isEcho": "no"}, root="root"
+    ) == ("bool_type", "root.isEcho")
+    assert _one_error(
+        Activity, {"type": "event", "event": {"type": "seen"}, "eventId": "1"}, root="root"
+    ) == ("int_type", "root.eventId")
+    assert _one_error(DirectInboundActivity, {"type": "message", "message": "hi"}, root="root") == (
+        "model_attributes_type",
+        "root.message",
+    )
 
 
 def test_coordinates_accept_int_and_float() -> None:
@@ -873,11 +919,13 @@ def test_coordinates_accept_int_and_float() -> None:
 
 # --------------------------------------------------------------------------- tags
 
+
 def test_unknown_and_absent_type_tag() -> None:
     data = [{"type": "text", "text": "ok"}, {"type": "sticker", "url": "https://a.io/s"}]
     assert _one_error(MESSAGES_ADAPTER, data) == ("union_tag_invalid", "responses[1]")
     assert _one_error(MESSAGES_ADAPTER, [{"text": "no tag"}]) == (
-        "union_tag_not_found", "responses[0]"
+        "union_tag_not_found",
+        "responses[0]",
     )
     # An event tag is not a message.
     assert _one_error(MESSAGE_ADAPTER, {"type": "seen"}) == ("union_tag_invalid", "responses")
@@ -891,12 +939,16 @@ def test_unknown_and_absent_type_tag() -> None:
 
 def test_type_tags_and_keys_ignore_case() -> None:
     message = MESSAGE_ADAPTER.validate_python(
-        {"Type": "TEXT", "Text": "hi", "ACTIONS": [{"TYPE": "Link", "title": "t",
-                                                    "URL": "https://hubster.io"}]}
+        {
+            "Type": "TEXT",
+            "Text": "hi",
+            "ACTIONS": [{"TYPE": "Link", "title": "t", "URL": "https://hubster.io"}],
+        }
     )
     assert isinstance(message, TextMessage)
     assert message.to_wire() == {
-        "type": "text", "text": "hi",
+        "type": "text",
+        "text": "hi",
         "actions": [{"type": "link", "title": "t", "url": "https://hubster.io"}],
     }
     assert CardMessage.model_validate({"type": "Card", "urlType": "YouTube"}).url_type == "youtube"
@@ -905,15 +957,18 @@ def test_type_tags_and_keys_ignore_case() -> None:
 
 # --------------------------------------------------------------------------- content rules
 
+
 def test_text_must_not_be_empty() -> None:
     assert _one_error(MESSAGES_ADAPTER, [{"type": "text", "text": ""}]) == (
-        "string_too_short", "responses[0].text"
+        "string_too_short",
+        "responses[0].text",
     )
 
 
 def test_text_needs_text_items_or_actions() -> None:
     assert _one_error(MESSAGE_ADAPTER, {"type": "text", "items": [], "actions": []}) == (
-        "missing", "responses.text"
+        "missing",
+        "responses.text",
     )
     only_items = {"type": "text", "items": [{"type": "youtube", "url": "https://youtu.be/x"}]}
     assert MESSAGE_ADAPTER.validate_python(only_items).to_wire() == only_items
@@ -923,19 +978,23 @@ def test_text_needs_text_items_or_actions() -> None:
 
 def test_collections_need_one_element() -> None:
     assert _one_error(MESSAGE_ADAPTER, {"type": "carousel", "items": []}) == (
-        "too_short", "responses.items"
+        "too_short",
+        "responses.items",
     )
     assert _one_error(MESSAGES_ADAPTER, [{"type": "list", "items": []}]) == (
-        "too_short", "responses[0].items"
+        "too_short",
+        "responses[0].items",
     )
 
 
 def test_empty_mandatory_strings() -> None:
     assert _one_error(ContactMessage, {"type": "contact", "title": ""}, root="m") == (
-        "string_too_short", "m.title"
+        "string_too_short",
+        "m.title",
     )
     assert _one_error(EVENT_ADAPTER, {"type": "payload", "payloadType": "", "payload": {}}) == (
-        "string_too_short", "responses.payloadType"
+        "string_too_short",
+        "responses.payloadType",
     )
 
 
@@ -943,13 +1002,15 @@ def test_location_without_address_nor_coordinates() -> None:
     data = [{"type": "text", "text": "here"}, {"type": "location"}]
     assert _one_error(MESSAGES_ADAPTER, data) == ("location_required", "responses[1]")
     assert _one_error(MESSAGE_ADAPTER, {"type": "location", "address": None}) == (
-        "location_required", "responses"
+        "location_required",
+        "responses",
     )
 
 
 def test_location_coordinates_come_in_pairs() -> None:
     assert _one_error(MESSAGE_ADAPTER, {"type": "location", "latitude": 43.8}) == (
-        "missing", "responses.longitude"
+        "missing",
+        "responses.longitude",
     )
     assert _one_error(
         MESSAGE_ADAPTER, {"type": "location", "address": "1 Main St", "longitude": 1.5}
@@ -962,6 +1023,7 @@ def test_location_coordinates_come_in_pairs() -> None:
 
 
 # --------------------------------------------------------------------------- URLs
+
 
 @pytest.mark.parametrize(
     "url",
@@ -998,7 +1060,8 @@ def test_bad_url(url: str) -> None:
 )
 def test_good_url(url: str) -> None:
     assert MESSAGE_ADAPTER.validate_python({"type": "image", "url": url}).to_wire() == {
-        "type": "image", "url": url,
+        "type": "image",
+        "url": url,
     }
 
 
@@ -1010,18 +1073,21 @@ def test_url_checks_apply_to_every_link_field() -> None:
     image = {"type": "image", "url": "https://a.io/x.png", "urlAnchor": "nope"}
     assert _one_error(MESSAGE_ADAPTER, image) == ("url_parsing", "responses.urlAnchor")
     assert _one_error(MESSAGE_ADAPTER, {"type": "image", "url": 3}) == (
-        "string_type", "responses.url"
+        "string_type",
+        "responses.url",
     )
 
 
 def test_doc_carousel_typo_is_rejected() -> None:
     [raw] = [r for r in MESSAGE_EXAMPLES if _DOC_TYPO in r]
     assert _one_error(MESSAGES_ADAPTER, [json.loads(raw)]) == (
-        "url_parsing", "responses[0].items[2].actions[1].url"
+        "url_parsing",
+        "responses[0].items[2].actions[1].url",
     )
 
 
 # --------------------------------------------------------------------------- error_path
+
 
 @pytest.mark.parametrize(
     ("loc", "root", "expected"),
@@ -1032,8 +1098,11 @@ def test_doc_carousel_typo_is_rejected() -> None:
         (("text", "text"), "root", "root.text"),
         (("location",), "root", "root"),
         ((0, "text", "actions", 2, "link", "url"), "responses", "responses[0].actions[2].url"),
-        ((0, "text", "items", 1, "contact", "properties", 0, "key"), "r",
-         "r[0].items[1].properties[0].key"),
+        (
+            (0, "text", "items", 1, "contact", "properties", 0, "key"),
+            "r",
+            "r[0].items[1].properties[0].key",
+        ),
         ((0, "carousel", "items", 2, "title"), "responses", "responses[0].items[2].title"),
         (("message", "text", "items", 0, "image", "url"), "root", "root.message.items[0].url"),
         (("event", "payload", "payloadType"), "root", "root.event.payloadType"),

@@ -113,6 +113,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- helpers
 
+
 def _raise_missing(model: str, field: str, data: Any) -> None:
     """Report a conditionally required field as a plain ``missing`` error at ``field``."""
     detail: InitErrorDetails = {"type": "missing", "loc": (field,), "input": data}
@@ -145,9 +146,7 @@ def _check_url(value: str) -> str:
     Anything else (relative paths, bare file names, other schemes, blanks, ``https//host``)
     is a ``url_parsing`` error.
     """
-    bad = PydanticCustomError(
-        "url_parsing", "Input should be an absolute http or https URL"
-    )
+    bad = PydanticCustomError("url_parsing", "Input should be an absolute http or https URL")
     if not value or value != value.strip() or any(c.isspace() for c in value):
         raise bad
     has_scheme = "://" in value
@@ -170,9 +169,7 @@ def _check_guid(value: str) -> str:
     try:
         UUID(value)
     except ValueError:
-        raise PydanticCustomError(
-            "uuid_parsing", "Input should be a valid GUID"
-        ) from None
+        raise PydanticCustomError("uuid_parsing", "Input should be a valid GUID") from None
     return value
 
 
@@ -232,6 +229,7 @@ class _Tagged(ApiModel):
 
 # --------------------------------------------------------------------------- shared parts
 
+
 class ChannelMetadata(ApiModel):
     """One key/value setting that tunes rendering on a given channel."""
 
@@ -265,6 +263,7 @@ _MEDIA_TYPES: tuple[str, ...] = ("image", "youtube", "vimeo", "video", "audio")
 
 
 # --------------------------------------------------------------------------- actions
+
 
 class PostbackAction(_Tagged):
     """A button whose ``payload`` is posted back to the conversation when pressed."""
@@ -301,6 +300,7 @@ Action = Annotated[
 
 
 # --------------------------------------------------------------------------- messages
+
 
 class YoutubeMessage(_Tagged):
     """A YouTube video, referenced by its page or embed link."""
@@ -521,6 +521,7 @@ Message = Annotated[
 
 # --------------------------------------------------------------------------- events
 
+
 class PayloadEvent(_Tagged):
     """Application data: ``payloadType`` names the kind, ``payload`` is any JSON object."""
 
@@ -559,8 +560,18 @@ Event = Annotated[
 
 MESSAGE_TYPES: frozenset[str] = frozenset(
     {
-        "text", "image", "video", "audio", "attachment", "location", "contact",
-        "card", "carousel", "list", "youtube", "vimeo",
+        "text",
+        "image",
+        "video",
+        "audio",
+        "attachment",
+        "location",
+        "contact",
+        "card",
+        "carousel",
+        "list",
+        "youtube",
+        "vimeo",
     }
 )
 EVENT_TYPES: frozenset[str] = frozenset({"payload", "seen", "typing_on", "typing_off"})
@@ -572,14 +583,30 @@ _TAGS = MESSAGE_TYPES | EVENT_TYPES | _ACTION_TYPES
 
 _INTEGRATION_TYPES = ("Customer", "Agent", "Bot", "System")
 _CHANNEL_TYPES = (
-    "Direct", "Bot", "System", "Messenger", "TwilioSMS", "Line", "Telegram", "Kik",
-    "WebChat", "Slack",
+    "Direct",
+    "Bot",
+    "System",
+    "Messenger",
+    "TwilioSMS",
+    "Line",
+    "Telegram",
+    "Kik",
+    "WebChat",
+    "Slack",
 )
 
 IntegrationType = Literal["Customer", "Agent", "Bot", "System"]
 ChannelType = Literal[
-    "Direct", "Bot", "System", "Messenger", "TwilioSMS", "Line", "Telegram", "Kik",
-    "WebChat", "Slack",
+    "Direct",
+    "Bot",
+    "System",
+    "Messenger",
+    "TwilioSMS",
+    "Line",
+    "Telegram",
+    "Kik",
+    "WebChat",
+    "Slack",
 ]
 
 
@@ -692,9 +719,7 @@ EVENTS_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 _UNION_FIELDS = frozenset({"message", "event"})
 
 
-def error_path(
-    loc: tuple[int | str, ...], root: str, *, tagged_root: bool = True
-) -> str:
+def error_path(loc: tuple[int | str, ...], root: str, *, tagged_root: bool = True) -> str:
     """Render a pydantic ``loc`` as a client-facing path, without union tag components.
 
     ``error_path((1, 'card', 'title'), 'responses')`` gives ``'responses[1].title'`` and

@@ -103,6 +103,8 @@ def _item(err: Mapping[str, Any], where: str) -> ErrorItem:
         return ErrorItem(301, f"Property '{name}' must not be empty.")
     if etype == "too_short":
         return ErrorItem(306, f"Property '{name}' must contain at least one element.")
+    if etype == "location_required":
+        return ErrorItem(308, f"Property '{name}' needs an address and/or latitude and longitude.")
     if etype in ("url_parsing", "url_scheme", "url_type"):
         return ErrorItem(202, f"Property '{name}' must be an absolute http or https URL.")
     return ErrorItem(302, f"Property '{name}' is not valid: {err.get('msg', 'bad value')}.")
