@@ -3,6 +3,16 @@
 from unihub.core.database import Base
 from unihub.hubs.models import Hub
 from unihub.identity.models import RevokedSecret, SigningKey
+from unihub.integrations.models import Integration
 from unihub.tenants.models import ApiClient, ClientSecret, Tenant
 
-__all__ = ["ApiClient", "Base", "ClientSecret", "Hub", "RevokedSecret", "SigningKey", "Tenant"]
+__all__ = [
+    "ApiClient",
+    "Base",
+    "ClientSecret",
+    "Hub",
+    "Integration",
+    "RevokedSecret",
+    "SigningKey",
+    "Tenant",
+]
