@@ -3,6 +3,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+DBNAME="${UNIHUB_TEST_DB_NAME:-unihub_test}"
+# The checkout's own sources win over whatever the venv was installed from.
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 BACKENDS="${UNIHUB_TEST_BACKENDS:-sqlite postgresql}"
 status=0
 
@@ -11,8 +14,8 @@ eval "$(scripts/services.sh start)" || { echo "could not start PostgreSQL/Redis"
 for backend in $BACKENDS; do
   echo "==================== test suite on $backend ===================="
   if [ "$backend" = postgresql ]; then
-    $PY scripts/createdb.py "$UNIHUB_PG_ADMIN_URL" unihub_test || exit 1
-    export UNIHUB_TEST_DATABASE_URL="${UNIHUB_PG_ADMIN_URL%/postgres}/unihub_test"
+    $PY scripts/createdb.py "$UNIHUB_PG_ADMIN_URL" "$DBNAME" || exit 1
+    export UNIHUB_TEST_DATABASE_URL="${UNIHUB_PG_ADMIN_URL%/postgres}/$DBNAME"
     export UNIHUB_TEST_DATABASE_URL="postgresql+asyncpg://${UNIHUB_TEST_DATABASE_URL#postgresql://}"
   else
     unset UNIHUB_TEST_DATABASE_URL
