@@ -43,8 +43,24 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    s = make_settings()
+def settings(request: pytest.FixtureRequest) -> Settings:
+    overrides: dict[str, Any] = {}
+    if "tests.fakes.fixtures" in pytest_plugins:
+        # The app's providers are the session's fake servers (started before the app).
+        twilio = request.getfixturevalue("fake_twilio_server")
+        graph = request.getfixturevalue("fake_graph_server")
+        slack = request.getfixturevalue("fake_slack_server")
+        overrides = {
+            "twilio_api_url": twilio.base_url,
+            "graph_api_url": graph.api_url,
+            "slack_api_url": slack.base_url,
+            "slack_authorize_url": f"{slack.base_url}/oauth/v2/authorize",
+            "slack_client_id": slack.client_id,
+            "slack_client_secret": slack.client_secret,
+            # Fakes in "slow" mode answer after 3 s; the app gives up sooner.
+            "provider_timeout_s": 1.0,
+        }
+    s = make_settings(**overrides)
     upgrade(s)
     return s
 

@@ -3,7 +3,7 @@
 from unihub.core.database import Base
 from unihub.hubs.models import Hub
 from unihub.identity.models import RevokedSecret, SigningKey
-from unihub.integrations.models import Integration
+from unihub.integrations.models import Integration, SlackNonce
 from unihub.tenants.models import ApiClient, ClientSecret, Tenant
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "Integration",
     "RevokedSecret",
     "SigningKey",
+    "SlackNonce",
     "Tenant",
 ]

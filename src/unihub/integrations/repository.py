@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unihub.integrations.models import Integration, SlackNonce
+
+
+async def get(
+    s: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID
+) -> Integration | None:
+    stmt = select(Integration).where(
+        Integration.id == integration_id, Integration.tenant_id == tenant_id
+    )
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def name_taken(
+    s: AsyncSession, hub_id: uuid.UUID, name_key: str, except_id: uuid.UUID | None = None
+) -> bool:
+    stmt = select(Integration.id).where(
+        Integration.hub_id == hub_id, Integration.name_key == name_key
+    )
+    if except_id is not None:
+        stmt = stmt.where(Integration.id != except_id)
+    return (await s.execute(stmt.limit(1))).first() is not None
+
+
+async def add(s: AsyncSession, integration: Integration) -> None:
+    s.add(integration)
+    await s.flush()
+
+
+async def update_fields(s: AsyncSession, integration: Integration, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(integration, key, value)
+    await s.flush()
+
+
+async def remove(s: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> bool:
+    result = await s.execute(
+        delete(Integration).where(
+            Integration.id == integration_id, Integration.tenant_id == tenant_id
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _scope(tenant_id: uuid.UUID, hub_id: uuid.UUID | None) -> list[Any]:
+    where: list[Any] = [Integration.tenant_id == tenant_id]
+    if hub_id is not None:
+        where.append(Integration.hub_id == hub_id)
+    return where
+
+
+async def count(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID | None) -> int:
+    stmt = select(func.count()).select_from(Integration).where(*_scope(tenant_id, hub_id))
+    return int((await s.execute(stmt)).scalar_one())
+
+
+async def page(
+    s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID | None, offset: int, limit: int
+) -> list[Integration]:
+    stmt = (
+        select(Integration)
+        .where(*_scope(tenant_id, hub_id))
+        .order_by(Integration.created, Integration.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list((await s.execute(stmt)).scalars())
+
+
+async def by_channel(
+    s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID, channel_id: int
+) -> list[Integration]:
+    stmt = (
+        select(Integration)
+        .where(
+            Integration.tenant_id == tenant_id,
+            Integration.hub_id == hub_id,
+            Integration.channel_id == channel_id,
+        )
+        .order_by(Integration.created, Integration.id)
+    )
+    return list((await s.execute(stmt)).scalars())
+
+
+async def add_nonce(s: AsyncSession, nonce: SlackNonce) -> None:
+    s.add(nonce)
+    await s.flush()
+
+
+async def consume_nonce(
+    s: AsyncSession, nonce_hash: str, tenant_id: uuid.UUID, hub_id: uuid.UUID, now: datetime
+) -> bool:
+    """Mark the nonce used if it is this tenant's and hub's, unused and unexpired.
+
+    One conditional UPDATE: of two requests racing with the same nonce only one sees a row.
+    """
+    result = await s.execute(
+        update(SlackNonce)
+        .where(
+            SlackNonce.nonce_hash == nonce_hash,
+            SlackNonce.tenant_id == tenant_id,
+            SlackNonce.hub_id == hub_id,
+            SlackNonce.used.is_(False),
+            SlackNonce.expires > now,
+        )
+        .values(used=True)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def purge_nonces(s: AsyncSession, before: datetime) -> None:
+    await s.execute(delete(SlackNonce).where(SlackNonce.expires < before))

@@ -1,0 +1,522 @@
+"""Integration rules: per-channel configuration, provider verification, uniqueness, secrets.
+
+Order of work on create: hub exists (404) -> body (400) -> name free in the hub (700) ->
+provider calls, outside any transaction (400/702, 503/703) -> one insert whose constraints
+settle races on the name (700) and on the outside channel (701). Nothing is stored when a
+provider says no or cannot be reached.
+
+Storage: `configuration` holds the non-secret part in wire form; credentials live in
+`secrets` and the private signing key in `private_signing_key`, both encrypted with the
+secret box. Answers show credentials masked; the private signing key is shown whole because
+the customer needs it to verify webhooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets as pysecrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from unihub.activities.schemas import MESSAGES_ADAPTER, error_path
+from unihub.channels import messenger, slack, twilio
+from unihub.channels.errors import ProviderRejected, ProviderUnavailable
+from unihub.core.context import AppContext
+from unihub.core.database import format_ts, is_unique_violation, utcnow
+from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
+from unihub.core.pagination import PageParams, page_body
+from unihub.core.security import new_signing_key_hex
+from unihub.core.urlguard import check_webhook_url
+from unihub.core.validation import errors_from_pydantic, parse_json_object, validate_model
+from unihub.hubs import repository as hubs_repo
+from unihub.hubs import service as hubs_service
+from unihub.integrations import repository as repo
+from unihub.integrations.models import Integration, SlackNonce
+from unihub.integrations.schemas import (
+    DirectConfig,
+    IntegrationCreate,
+    IntegrationUpdate,
+    MessengerConfig,
+    SlackConfig,
+    SystemConfig,
+    TwilioConfig,
+    WebChatConfig,
+)
+from unihub.integrations.types import FIXED_INTEGRATION_TYPE, ChannelId, channel_from
+
+# Project error codes (docs/error-codes.md).
+PROVIDER_REJECTED = 702
+PROVIDER_UNAVAILABLE = 703
+SLACK_NONCE_INVALID = 704
+
+NONCE_LIFETIME = timedelta(minutes=10)
+
+_CONFIG_MODELS: dict[ChannelId, type[Any]] = {
+    ChannelId.TwilioSMS: TwilioConfig,
+    ChannelId.Messenger: MessengerConfig,
+    ChannelId.Slack: SlackConfig,
+    ChannelId.WebChat: WebChatConfig,
+    ChannelId.Direct: DirectConfig,
+    ChannelId.System: SystemConfig,
+}
+# Verified with a provider when created; their configuration cannot be updated afterwards.
+_PROVIDER_CHANNELS = frozenset({ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack})
+_SIGNED_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System})
+
+
+@dataclass
+class _Prepared:
+    """What a validated (and, for provider channels, verified) configuration stores."""
+
+    integration_type: str
+    configuration: dict[str, Any]
+    secrets: dict[str, str] = field(default_factory=dict)
+    inbound_id: str | None = None
+    external_key: str | None = None
+    regenerate_keys: bool = False
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def integration_not_found(integration_id: uuid.UUID) -> ApiError:
+    return not_found(799, f"Integration '{integration_id}' was not found.")
+
+
+def _duplicate_name(name: str) -> ApiError:
+    return bad_request(700, f"An integration named '{name}' already exists in this hub.")
+
+
+def _channel_taken(external_key: str) -> ApiError:
+    channel, _, ident = external_key.partition(":")
+    what = {
+        "TwilioSMS": f"Twilio number {ident}",
+        "Messenger": f"Messenger page {ident}",
+        "Slack": f"Slack team {ident}",
+    }.get(channel, external_key)
+    return bad_request(
+        701, f"The {what} is already attached to a hub; a channel can be attached only once."
+    )
+
+
+def _provider_error(exc: ProviderRejected | ProviderUnavailable) -> ApiError:
+    if isinstance(exc, ProviderRejected):
+        return bad_request(PROVIDER_REJECTED, str(exc))
+    return ApiError.one(503, PROVIDER_UNAVAILABLE, str(exc))
+
+
+def _conflict(
+    exc: IntegrityError, name: str, external_key: str | None, hub_id: uuid.UUID
+) -> ApiError:
+    if is_unique_violation(exc, "uq_integrations_hub_id_name_key", "integrations.name_key"):
+        return _duplicate_name(name)
+    if external_key and is_unique_violation(
+        exc, "uq_integrations_external_key", "integrations.external_key"
+    ):
+        return _channel_taken(external_key)
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "foreign key" in text:
+        # The hub was deleted while the provider was being asked.
+        return hubs_service.hub_not_found(hub_id)
+    raise exc
+
+
+# --- wire form -------------------------------------------------------------------------------
+
+
+def _mask(secret: str) -> str:
+    return f"{secret[:4]}..." if len(secret) > 8 else "..."
+
+
+def to_wire(ctx: AppContext, row: Integration) -> dict[str, Any]:
+    configuration: dict[str, Any] = orjson.loads(row.configuration)
+    if row.secrets:
+        stored: dict[str, str] = orjson.loads(ctx.box.decrypt(row.secrets))
+        configuration.update({key: _mask(value) for key, value in stored.items()})
+    if row.public_signing_key and row.private_signing_key:
+        configuration["publicSigningKey"] = row.public_signing_key
+        configuration["privateSigningKey"] = ctx.box.decrypt(row.private_signing_key)
+    out: dict[str, Any] = {
+        "integrationId": str(row.id),
+        "hubId": str(row.hub_id),
+        "tenantId": str(row.tenant_id),
+        "integrationTypeId": row.integration_type,
+        "channelId": ChannelId(row.channel_id).name,
+        "name": row.name,
+        "statusId": row.status_id,
+    }
+    if row.inbound_id is not None:
+        out["inboundId"] = row.inbound_id
+    out["configuration"] = configuration
+    out["created"] = format_ts(row.created)
+    out["modified"] = format_ts(row.modified)
+    return out
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _get_ci(body: Mapping[str, Any], key: str) -> Any:
+    wanted = key.lower()
+    return next((v for k, v in body.items() if isinstance(k, str) and k.lower() == wanted), None)
+
+
+def _unsupported(channel: ChannelId) -> ErrorItem:
+    return ErrorItem(
+        206,
+        f"Value '{channel.name}' of 'channelId' is not supported: {channel.name} integrations "
+        "cannot be created yet; supported are TwilioSMS, Messenger, Slack, WebChat, Direct "
+        "and System.",
+    )
+
+
+def _validate_start(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if not raw:
+        return None
+    try:
+        messages = MESSAGES_ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        errs = []
+        for err in exc.errors(include_url=False):
+            item = dict(err)
+            # Paths without pydantic's union tags: configuration.start[0].text
+            item["loc"] = (error_path(tuple(err["loc"]), "configuration.start"),)
+            errs.append(item)
+        raise ApiError(400, errors_from_pydantic(errs, "body")) from None
+    return [m.to_wire() for m in messages]
+
+
+def _validate_config(channel: ChannelId, raw: dict[str, Any]) -> Any:
+    config = validate_model(_CONFIG_MODELS[channel], raw, root="configuration")
+    if isinstance(config, WebChatConfig | DirectConfig):
+        config.start = _validate_start(config.start)
+    return config
+
+
+async def _check_webhook(ctx: AppContext, url: str | None) -> None:
+    if url is None:
+        return
+    reason = await check_webhook_url(url, ctx.settings.allow_private_webhooks)
+    if reason is not None:
+        raise bad_request(202, f"Property 'configuration.webhookUrl' is refused: {reason}.")
+
+
+def _validate_create(body: dict[str, Any]) -> tuple[IntegrationCreate, Any]:
+    """The top-level body and the channel's configuration, every problem of both reported."""
+    errors: list[ErrorItem] = []
+    data: IntegrationCreate | None = None
+    try:
+        data = validate_model(IntegrationCreate, body)
+    except ApiError as exc:
+        errors.extend(exc.errors)
+    channel = data.channel_id if data else channel_from(_get_ci(body, "channelId"))
+    raw_config = data.configuration if data else _get_ci(body, "configuration")
+    config: Any = None
+    if channel is not None and channel not in _CONFIG_MODELS:
+        errors.append(_unsupported(channel))
+    elif channel is not None and isinstance(raw_config, dict):
+        try:
+            config = _validate_config(channel, raw_config)
+        except ApiError as exc:
+            errors.extend(exc.errors)
+    if errors or data is None:
+        raise ApiError(400, errors)
+    return data, config
+
+
+# --- channel preparation ---------------------------------------------------------------------
+
+
+def _local(channel: ChannelId, config: Any) -> _Prepared:
+    """WebChat, Direct and System: nothing to ask anyone, the configuration is the answer."""
+    if isinstance(config, WebChatConfig):
+        wire: dict[str, Any] = {"allowedOrigins": config.allowed_origins, "echo": config.echo}
+        if config.start:
+            wire["start"] = config.start
+        return _Prepared("Customer", wire)
+    if isinstance(config, DirectConfig):
+        wire = {"integrationType": config.integration_type, "echo": config.echo}
+        if config.webhook_url:
+            wire["webhookUrl"] = config.webhook_url
+        if config.start:
+            wire["start"] = config.start
+        return _Prepared(config.integration_type, wire, regenerate_keys=config.regenerate_keys)
+    assert isinstance(config, SystemConfig)
+    return _Prepared(
+        "System",
+        {"webhookUrl": config.webhook_url, "events": config.events},
+        regenerate_keys=config.regenerate_keys,
+    )
+
+
+async def _twilio(ctx: AppContext, config: TwilioConfig) -> _Prepared:
+    number = await twilio.fetch_incoming_number(
+        ctx.settings, config.account_sid, config.auth_token, config.number_sid
+    )
+    caps = number.capabilities
+    return _Prepared(
+        "Customer",
+        {
+            "accountSid": config.account_sid,
+            "numberSid": config.number_sid,
+            "phoneNumber": number.phone_number,
+            "capabilities": {"mms": caps.mms, "sms": caps.sms, "voice": caps.voice},
+        },
+        secrets={"authToken": config.auth_token},
+        inbound_id=config.account_sid,
+        external_key=f"TwilioSMS:{config.number_sid}",
+    )
+
+
+async def _messenger(ctx: AppContext, config: MessengerConfig) -> _Prepared:
+    page = await messenger.resolve_page(ctx.settings, config.page_access_token)
+    return _Prepared(
+        "Customer",
+        {"appId": page.app_id, "pageId": page.page_id},
+        secrets={"pageAccessToken": config.page_access_token},
+        inbound_id=page.page_id,
+        external_key=f"Messenger:{page.page_id}",
+    )
+
+
+def _nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+async def _slack(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, config: SlackConfig
+) -> _Prepared:
+    # The nonce is spent before Slack is called: Slack codes are single use too, so a failed
+    # exchange has to restart from the authorize URL anyway.
+    async with ctx.db.write() as s:
+        fresh = await repo.consume_nonce(s, _nonce_hash(config.nonce), tenant_id, hub_id, utcnow())
+    if not fresh:
+        raise bad_request(
+            SLACK_NONCE_INVALID,
+            "Property 'configuration.nonce' is not valid: it was not issued for this hub, was "
+            "already used or has expired; get a new one from /api/v1/integrations/slack/authorize.",
+        )
+    install = await slack.exchange_code(ctx.settings, config.code)
+    stored = {"botAccessToken": install.bot_token}
+    if install.app_token:
+        stored["appAccessToken"] = install.app_token
+    wire: dict[str, Any] = {
+        "teamId": install.team_id,
+        "teamName": install.team_name,
+        "botName": install.bot_name,
+        "botUserId": install.bot_user_id,
+        "appId": install.app_id,
+    }
+    if install.default_channel_name:
+        wire["defaultPublicChannel"] = install.default_channel_name
+        wire["defaultPublicChannelId"] = install.default_channel_id
+    return _Prepared(
+        "Agent",
+        wire,
+        secrets=stored,
+        inbound_id=install.team_id,
+        external_key=f"Slack:{install.team_id}",
+    )
+
+
+async def _prepare(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, channel: ChannelId, config: Any
+) -> _Prepared:
+    try:
+        if isinstance(config, TwilioConfig):
+            return await _twilio(ctx, config)
+        if isinstance(config, MessengerConfig):
+            return await _messenger(ctx, config)
+        if isinstance(config, SlackConfig):
+            return await _slack(ctx, tenant_id, hub_id, config)
+    except (ProviderRejected, ProviderUnavailable) as exc:
+        raise _provider_error(exc) from None
+    await _check_webhook(ctx, getattr(config, "webhook_url", None))
+    return _local(channel, config)
+
+
+def _signing_pair(box_encrypt: Any) -> tuple[str, str]:
+    return new_signing_key_hex(), box_encrypt(new_signing_key_hex())
+
+
+# --- operations ------------------------------------------------------------------------------
+
+
+async def create(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, raw: bytes
+) -> dict[str, Any]:
+    await hubs_service.require(ctx, tenant_id, hub_id)
+    data, config = _validate_create(parse_json_object(raw))
+    name_key = data.name.casefold()
+    # Checked before any provider call so a taken name does not spend a Slack nonce; the
+    # constraint still decides races at insert time.
+    async with ctx.db.read() as s:
+        if await repo.name_taken(s, hub_id, name_key):
+            raise _duplicate_name(data.name)
+    prepared = await _prepare(ctx, tenant_id, hub_id, data.channel_id, config)
+
+    now = utcnow()
+    row = Integration(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        hub_id=hub_id,
+        channel_id=int(data.channel_id),
+        integration_type=FIXED_INTEGRATION_TYPE.get(data.channel_id, prepared.integration_type),
+        name=data.name,
+        name_key=name_key,
+        status_id=data.status_id,
+        inbound_id=prepared.inbound_id,
+        external_key=prepared.external_key,
+        configuration=orjson.dumps(prepared.configuration).decode(),
+        secrets=ctx.box.encrypt(orjson.dumps(prepared.secrets).decode())
+        if prepared.secrets
+        else None,
+        created=now,
+        modified=now,
+    )
+    if data.channel_id in _SIGNED_CHANNELS:
+        row.public_signing_key, row.private_signing_key = _signing_pair(ctx.box.encrypt)
+    try:
+        async with ctx.db.write() as s:
+            await repo.add(s, row)
+    except IntegrityError as exc:
+        raise _conflict(exc, data.name, prepared.external_key, hub_id) from None
+    return to_wire(ctx, row)
+
+
+async def _require(ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> Integration:
+    async with ctx.db.read() as s:
+        row = await repo.get(s, tenant_id, integration_id)
+    if row is None:
+        raise integration_not_found(integration_id)
+    return row
+
+
+async def get(ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> dict[str, Any]:
+    return to_wire(ctx, await _require(ctx, tenant_id, integration_id))
+
+
+async def update(
+    ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID, raw: bytes
+) -> dict[str, Any]:
+    current = await _require(ctx, tenant_id, integration_id)
+    channel = ChannelId(current.channel_id)
+    data = validate_model(IntegrationUpdate, parse_json_object(raw))
+    if data.channel_id is not None and data.channel_id != channel:
+        raise bad_request(
+            206,
+            f"Property 'channelId' cannot change (this integration is {channel.name}); delete "
+            "it and create a new one instead.",
+        )
+    values: dict[str, Any] = {}
+    if data.name is not None:
+        values["name"] = data.name
+        values["name_key"] = data.name.casefold()
+    if data.status_id is not None:
+        values["status_id"] = data.status_id
+    # Provider channels keep their configuration: changing it would need re-verification,
+    # so (as the reference says) it is ignored; name and status still apply.
+    if data.configuration is not None and channel not in _PROVIDER_CHANNELS:
+        config = _validate_config(channel, data.configuration)
+        await _check_webhook(ctx, getattr(config, "webhook_url", None))
+        prepared = _local(channel, config)
+        values["configuration"] = orjson.dumps(prepared.configuration).decode()
+        values["integration_type"] = FIXED_INTEGRATION_TYPE.get(channel, prepared.integration_type)
+        if prepared.regenerate_keys and channel in _SIGNED_CHANNELS:
+            values["public_signing_key"], values["private_signing_key"] = _signing_pair(
+                ctx.box.encrypt
+            )
+    if not values:
+        return to_wire(ctx, current)
+    values["modified"] = utcnow()
+    try:
+        async with ctx.db.write() as s:
+            row = await repo.get(s, tenant_id, integration_id)
+            if row is None:
+                raise integration_not_found(integration_id)
+            await repo.update_fields(s, row, values)
+    except IntegrityError as exc:
+        raise _conflict(exc, str(data.name), None, current.hub_id) from None
+    return to_wire(ctx, row)
+
+
+async def create_or_update(
+    ctx: AppContext, tenant_id: uuid.UUID, target_id: uuid.UUID, raw: bytes
+) -> dict[str, Any]:
+    """The reference's POST /integrations/hubs/{id}: create when the id names a hub, update
+    when it names an integration (ids are random GUIDs, so they never name both)."""
+    async with ctx.db.read() as s:
+        hub = await hubs_repo.get(s, tenant_id, target_id)
+        row = None if hub is not None else await repo.get(s, tenant_id, target_id)
+    if hub is not None:
+        return await create(ctx, tenant_id, target_id, raw)
+    if row is not None:
+        return await update(ctx, tenant_id, target_id, raw)
+    raise not_found(699, f"No hub or integration '{target_id}' was found.")
+
+
+async def delete(ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> None:
+    async with ctx.db.write() as s:
+        if not await repo.remove(s, tenant_id, integration_id):
+            raise integration_not_found(integration_id)
+
+
+async def list_page(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID | None, params: PageParams
+) -> dict[str, Any]:
+    if hub_id is not None:
+        await hubs_service.require(ctx, tenant_id, hub_id)
+    async with ctx.db.read() as s:
+        total = await repo.count(s, tenant_id, hub_id)
+        rows = await repo.page(s, tenant_id, hub_id, params.offset, params.page_size)
+    return page_body(params, total, [to_wire(ctx, r) for r in rows])
+
+
+async def list_by_channel(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, channel: ChannelId
+) -> list[dict[str, Any]]:
+    await hubs_service.require(ctx, tenant_id, hub_id)
+    async with ctx.db.read() as s:
+        rows = await repo.by_channel(s, tenant_id, hub_id, int(channel))
+    return [to_wire(ctx, r) for r in rows]
+
+
+async def slack_authorize(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID
+) -> dict[str, Any]:
+    await hubs_service.require(ctx, tenant_id, hub_id)
+    if not (ctx.settings.slack_client_id and ctx.settings.slack_client_secret):
+        raise ApiError.one(
+            503,
+            PROVIDER_UNAVAILABLE,
+            "Slack is not configured on this server: set UNIHUB_SLACK_CLIENT_ID and "
+            "UNIHUB_SLACK_CLIENT_SECRET.",
+        )
+    nonce = pysecrets.token_urlsafe(24)
+    now = utcnow()
+    expires = now + NONCE_LIFETIME
+    async with ctx.db.write() as s:
+        await repo.purge_nonces(s, now)
+        await repo.add_nonce(
+            s,
+            SlackNonce(
+                nonce_hash=_nonce_hash(nonce),
+                tenant_id=tenant_id,
+                hub_id=hub_id,
+                used=False,
+                expires=expires,
+                created=now,
+            ),
+        )
+    return {
+        "url": slack.authorize_url(ctx.settings, nonce),
+        "nonce": nonce,
+        "expires": format_ts(expires),
+    }
