@@ -68,6 +68,7 @@ def _include_routers(app: FastAPI) -> None:
     from unihub import health
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
+    from unihub.tenants.endpoints import router as tenants
 
-    for router in (health.router, identity, hubs):
+    for router in (health.router, identity, hubs, tenants):
         app.include_router(router)
