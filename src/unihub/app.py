@@ -66,9 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from unihub import health
+    from unihub.commands.endpoints import router as commands
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
     from unihub.tenants.endpoints import router as tenants
 
-    for router in (health.router, identity, hubs, tenants):
+    for router in (health.router, identity, hubs, tenants, commands):
         app.include_router(router)
