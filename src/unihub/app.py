@@ -66,9 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from unihub import health
+    from unihub.commands.endpoints import router as commands
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
     from unihub.integrations.endpoints import router as integrations
+    from unihub.tenants.endpoints import router as tenants
 
-    for router in (health.router, identity, hubs, integrations):
+    for router in (health.router, identity, tenants, hubs, integrations, commands):
         app.include_router(router)

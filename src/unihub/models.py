@@ -1,5 +1,6 @@
 """Every table's model, imported in one place for Alembic and for metadata-wide tools."""
 
+from unihub.commands.models import ResponseCommand, TransferCommand
 from unihub.core.database import Base
 from unihub.hubs.models import Hub
 from unihub.identity.models import RevokedSecret, SigningKey
@@ -12,8 +13,10 @@ __all__ = [
     "ClientSecret",
     "Hub",
     "Integration",
+    "ResponseCommand",
     "RevokedSecret",
     "SigningKey",
     "SlackNonce",
     "Tenant",
+    "TransferCommand",
 ]

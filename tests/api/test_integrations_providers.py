@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,13 @@ from tests.fakes.twilio import FakeTwilio
 from unihub.core.context import AppContext
 from unihub.core.database import utcnow
 from unihub.integrations.models import SlackNonce
+
+_READ_RAW = (
+    "import os, sys\n"
+    "for p in sys.argv[1:]:\n"
+    "    if os.path.exists(p):\n"
+    "        sys.stdout.buffer.write(open(p, 'rb').read())\n"
+)
 
 
 def sid(prefix: str) -> str:
@@ -420,11 +429,14 @@ async def test_secrets_never_stored_or_logged_in_clear(
     for secret in secrets:
         assert secret not in dump
     if ctx.db.is_sqlite:
-        raw = b""
         db_file = Path(ctx.settings.data_dir) / "unihub.db"
-        for path in (db_file, db_file.with_name("unihub.db-wal")):
-            if path.exists():
-                raw += path.read_bytes()
+        # Read the files from another process: closing a descriptor of the live database in
+        # this process would drop SQLite's POSIX locks here (and let others reset the WAL index).
+        raw = subprocess.run(
+            [sys.executable, "-c", _READ_RAW, str(db_file), str(db_file) + "-wal"],
+            capture_output=True,
+            check=True,
+        ).stdout
         with sqlite3.connect(db_file) as conn:
             raw += repr(conn.execute("SELECT * FROM integrations").fetchall()).encode()
         assert twilio_account["numberSid"].encode() in raw

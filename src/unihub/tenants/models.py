@@ -36,6 +36,9 @@ class ClientSecret(Base):
     """A client secret, stored as SHA-256 (secrets are 256-bit random, so no slow KDF needed)."""
 
     __tablename__ = "client_secrets"
+    # Revocation is keyed by id, so ids must never be reused: SQLite would hand a deleted
+    # maximum rowid to the next secret without AUTOINCREMENT (PostgreSQL sequences never do).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unihub.identity.models import RevokedSecret
 from unihub.tenants.models import ApiClient, ClientSecret, Tenant
 
 
@@ -65,3 +66,32 @@ async def find_secret_for_login(
 
 async def get_client(s: AsyncSession, client_id: str) -> ApiClient | None:
     return await s.get(ApiClient, client_id)
+
+
+async def get_tenant_client(
+    s: AsyncSession, tenant_id: uuid.UUID, client_id: str, *, lock: bool = False
+) -> ApiClient | None:
+    """The tenant's client; `lock` takes a row lock (PostgreSQL) to serialise secret changes.
+
+    On SQLite the write transaction already holds the database write lock (BEGIN IMMEDIATE).
+    """
+    stmt = select(ApiClient).where(
+        ApiClient.client_id == client_id, ApiClient.tenant_id == tenant_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def list_secrets(s: AsyncSession, client_id: str) -> list[ClientSecret]:
+    stmt = select(ClientSecret).where(ClientSecret.client_id == client_id).order_by(ClientSecret.id)
+    return list((await s.execute(stmt)).scalars())
+
+
+async def remove_secret(s: AsyncSession, secret: ClientSecret) -> None:
+    await s.delete(secret)
+    await s.flush()
+
+
+def add_revocation(s: AsyncSession, secret_id: int) -> None:
+    s.add(RevokedSecret(secret_id=secret_id))

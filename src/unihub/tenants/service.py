@@ -8,8 +8,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unihub.core.context import AppContext
+from unihub.core.database import format_ts, utcnow
+from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
 from unihub.core.security import hash_secret, new_client_secret, secret_prefix
+from unihub.core.validation import parse_json_object, validate_model
+from unihub.identity.keys import ENGINE_SCOPE, PORTAL_SCOPE
 from unihub.tenants import repository as repo
+from unihub.tenants.models import ApiClient, ClientSecret
+from unihub.tenants.schemas import SecretCreate
+
+_SCOPES = {"portal": PORTAL_SCOPE, "engine": ENGINE_SCOPE}
+_MAX_SECRET_ID = 2**31 - 1
 
 RESOURCES = {
     "portal": "Portal API Client",
@@ -50,3 +60,117 @@ async def add_secret_cli(s: AsyncSession, client_id: str, name: str) -> dict[str
         return None
     secret_id, plaintext = await create_secret(s, client_id, name)
     return {"clientId": client_id, "id": secret_id, "name": name, "token": plaintext}
+
+
+# --------------------------------------------------------------------------- Portal API
+
+
+def _client_not_found(client_id: str) -> ApiError:
+    # The reference has no "client not found" code; 105 is its generic "resource not found".
+    return not_found(105, f"Client '{client_id}' was not found.")
+
+
+def _secret_not_found(secret_id: int) -> ApiError:
+    return not_found(105, f"Client token '{secret_id}' was not found.")
+
+
+def _is_live(secret: ClientSecret, now: datetime) -> bool:
+    return secret.expiration is None or secret.expiration > now
+
+
+def _secret_wire(secret: ClientSecret, token: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": secret.id, "name": secret.name, "token": token}
+    if secret.expiration is not None:
+        out["expiration"] = format_ts(secret.expiration)
+    return out
+
+
+def _client_wire(client: ApiClient, secrets: list[ClientSecret]) -> dict[str, Any]:
+    tenant = str(client.tenant_id)
+    return {
+        "tenantId": tenant,
+        "clientId": client.client_id,
+        "name": client.name,
+        "enabled": client.enabled,
+        "allowedScopes": [_SCOPES[client.resource]],
+        "claims": [{"type": "role", "value": "admin"}, {"type": "tenant", "value": tenant}],
+        # Only the stored prefix exists: the secret itself is never kept.
+        "secrets": [_secret_wire(x, f"{x.prefix}...") for x in secrets],
+    }
+
+
+def parse_secret_id(value: str) -> int:
+    """The `tokenId` path segment: a positive integer, else 400/210."""
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= _MAX_SECRET_ID:
+        raise bad_request(
+            210, f"Parameter 'tokenId' must be a positive integer, got '{value[:64]}'."
+        )
+    return int(text)
+
+
+async def get_client(ctx: AppContext, tenant_id: uuid.UUID, client_id: str) -> dict[str, Any]:
+    async with ctx.db.read() as s:
+        client = await repo.get_tenant_client(s, tenant_id, client_id)
+        if client is None:
+            raise _client_not_found(client_id)
+        secrets = await repo.list_secrets(s, client_id)
+    return _client_wire(client, secrets)
+
+
+async def add_secret(
+    ctx: AppContext, tenant_id: uuid.UUID, client_id: str, raw: bytes
+) -> dict[str, Any]:
+    """A new secret; the answer is the only place its plaintext ever appears."""
+    async with ctx.db.write() as s:
+        if await repo.get_tenant_client(s, tenant_id, client_id) is None:
+            raise _client_not_found(client_id)
+        data = validate_model(SecretCreate, parse_json_object(raw))
+        if data.expiration is not None and data.expiration <= utcnow():
+            raise ApiError(
+                400,
+                ErrorItem(
+                    207,
+                    f"Property 'expiration' must be in the future, got "
+                    f"'{format_ts(data.expiration)}'.",
+                ),
+            )
+        plaintext = new_client_secret()
+        row = await repo.add_secret(
+            s,
+            client_id,
+            data.name,
+            hash_secret(plaintext),
+            secret_prefix(plaintext),
+            data.expiration,
+        )
+    return _secret_wire(row, plaintext)
+
+
+async def delete_secret(
+    ctx: AppContext, tenant_id: uuid.UUID, client_id: str, secret_id: int
+) -> None:
+    """Delete and revoke a secret, unless it is the client's last one that still works.
+
+    The client row is locked for the whole transaction, so two concurrent deletes of a
+    client's last two secrets cannot both pass the check.
+    """
+    async with ctx.db.write() as s:
+        if await repo.get_tenant_client(s, tenant_id, client_id, lock=True) is None:
+            raise _client_not_found(client_id)
+        secrets = await repo.list_secrets(s, client_id)
+        target = next((x for x in secrets if x.id == secret_id), None)
+        if target is None:
+            raise _secret_not_found(secret_id)
+        now = utcnow()
+        others_live = any(_is_live(x, now) for x in secrets if x.id != secret_id)
+        if _is_live(target, now) and not others_live:
+            raise forbidden(
+                110,
+                f"Client token '{secret_id}' is the last valid secret of client "
+                f"'{client_id}' and cannot be deleted; add another one first.",
+            )
+        await repo.remove_secret(s, target)
+        # Tokens already minted with it are refused by every process within the cache TTL.
+        repo.add_revocation(s, secret_id)
+    ctx.revocations.mark_revoked_locally(secret_id)
