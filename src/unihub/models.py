@@ -1,6 +1,9 @@
 """Every table's model, imported in one place for Alembic and for metadata-wide tools."""
 
+from unihub.activities.models import StoredActivity
+from unihub.conversations.models import Conversation
 from unihub.core.database import Base
+from unihub.delivery.models import Delivery
 from unihub.hubs.models import Hub
 from unihub.identity.models import RevokedSecret, SigningKey
 from unihub.integrations.models import Integration
@@ -10,9 +13,12 @@ __all__ = [
     "ApiClient",
     "Base",
     "ClientSecret",
+    "Conversation",
+    "Delivery",
     "Hub",
     "Integration",
     "RevokedSecret",
     "SigningKey",
+    "StoredActivity",
     "Tenant",
 ]
