@@ -12,7 +12,6 @@ from alembic import op
 
 import unihub.core.database
 
-
 revision = "0007"
 down_revision = "0002"
 branch_labels = None
