@@ -10,7 +10,6 @@ import httpx
 from tests.conftest import TenantCreds, codes
 from tests.engine.factories import make_hub, make_integration
 from unihub.core.context import AppContext
-from unihub.integrations.types import ChannelId
 
 EST = "/api/v1/conversations/establish"
 
