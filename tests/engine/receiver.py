@@ -46,6 +46,7 @@ class Receiver:
     rejected: int = 0
     fail_status: int | None = None  # answer every request with this status
     hits: int = 0
+    arrived: int = 0  # signed requests seen, counted before the gate
     gate: threading.Event | None = None  # hold requests until set
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,6 +62,7 @@ class Receiver:
             self.received.clear()
             self.rejected = 0
             self.hits = 0
+            self.arrived = 0
             self.fail_status = None
             self.gate = None
 
@@ -82,6 +84,8 @@ class Receiver:
         if expected != signature:
             self.rejected += 1
             return PlainTextResponse("Forbidden", status_code=403)
+        with self.lock:
+            self.arrived += 1
         gate = self.gate
         if gate is not None:
             await asyncio.to_thread(gate.wait)
