@@ -88,6 +88,22 @@ async def test_retry_schedule_then_failed_listing(
     _, customer, agent = await _pair(client, ctx, tenant, receiver)
     cid = await _open(client, tenant, customer, "retry")
     receiver.fail_status = 503
+    try:
+        await _retry_schedule(client, ctx, tenant, other_tenant, receiver, engine, cid, agent)
+    finally:
+        engine.clock.offset = timedelta(0)
+
+
+async def _retry_schedule(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tenant: TenantCreds,
+    other_tenant: TenantCreds,
+    receiver: Receiver,
+    engine: EngineRuntime,
+    cid: str,
+    agent: str,
+) -> None:
     r = await client.post(
         CUSTOMER.format(cid),
         json={"type": "message", "message": {"type": "text", "text": "first"}},
@@ -108,12 +124,9 @@ async def test_retry_schedule_then_failed_listing(
             )
             return (await s.execute(stmt)).scalar_one()
 
-    async def attempts() -> int:
-        return (await row()).attempts
-
     # Immediately, then 2, 4, 6, 8 and 10 minutes after each failure.
     for n, gap in enumerate((2, 4, 6, 8, 10), start=1):
-        await wait_for_async(lambda n=n: attempts_is(attempts, n))
+        await wait_for_async(lambda n=n: attempts_is(row, n))
         d = await row()
         assert d.status == "pending" and d.leased_until is None
         wait = d.next_attempt_at - engine.clock.now()
@@ -149,7 +162,8 @@ async def test_retry_schedule_then_failed_listing(
 
 
 async def attempts_is(get: object, n: int) -> bool:
-    return await get() >= n  # type: ignore[operator, no-any-return]
+    d = await get()  # type: ignore[operator]
+    return bool(d.attempts >= n and d.leased_until is None)  # attempt over, outcome recorded
 
 
 async def status_is(get: object, status: str) -> bool:

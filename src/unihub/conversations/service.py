@@ -418,7 +418,7 @@ def _delivery(
         payload=payload.decode(),
         status="pending",
         attempts=0,
-        next_attempt_at=engine.clock.now(),
+        next_attempt_at=now,  # due at once for every worker, whatever its clock
         created=now,
     )
 
