@@ -41,6 +41,7 @@ from unihub.core.config import Settings  # noqa: E402
 from unihub.core.database import Database  # noqa: E402
 from unihub.core.security import SecretBox, new_signing_key_hex, secret_key_material  # noqa: E402
 from unihub.integrations.models import Integration  # noqa: E402
+import unihub.models  # noqa: E402, F401  (every table, for foreign keys)
 
 
 def _port() -> int:
