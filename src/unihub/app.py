@@ -18,6 +18,7 @@ from unihub.core.middleware import RequestIdMiddleware
 from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
 from unihub.core.security import SecretBox, secret_key_material
+from unihub.delivery.runtime import EngineRuntime
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
 
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ctx.keys.load()
+        await app.state.engine.start()
         yield
+        await app.state.engine.stop()
         await ctx.db.dispose()
 
     app = FastAPI(
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.engine = EngineRuntime(ctx)
     install_error_handlers(app)
     _include_routers(app)
     app.add_middleware(RequestIdMiddleware)
@@ -67,10 +71,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from unihub import health
     from unihub.commands.endpoints import router as commands
+    from unihub.conversations.endpoints import router as conversations
+    from unihub.delivery.endpoints import router as deliveries
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
     from unihub.integrations.endpoints import router as integrations
     from unihub.tenants.endpoints import router as tenants
 
-    for router in (health.router, identity, tenants, hubs, integrations, commands):
+    for router in (
+        health.router,
+        identity,
+        tenants,
+        hubs,
+        integrations,
+        commands,
+        conversations,
+        deliveries,
+    ):
         app.include_router(router)

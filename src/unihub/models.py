@@ -1,7 +1,10 @@
 """Every table's model, imported in one place for Alembic and for metadata-wide tools."""
 
+from unihub.activities.models import StoredActivity
 from unihub.commands.models import ResponseCommand, TransferCommand
+from unihub.conversations.models import Conversation
 from unihub.core.database import Base
+from unihub.delivery.models import Delivery
 from unihub.hubs.models import Hub
 from unihub.identity.models import RevokedSecret, SigningKey
 from unihub.integrations.models import Integration, SlackNonce
@@ -11,12 +14,15 @@ __all__ = [
     "ApiClient",
     "Base",
     "ClientSecret",
+    "Conversation",
+    "Delivery",
     "Hub",
     "Integration",
     "ResponseCommand",
     "RevokedSecret",
     "SigningKey",
     "SlackNonce",
+    "StoredActivity",
     "Tenant",
     "TransferCommand",
 ]

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     access_log: bool = True
     # Seconds a revocation (deleted client secret) may take to reach every process.
     revocation_cache_s: float = 5.0
+    # Engine delivery worker: how long a claimed outbox row stays owned by one worker (must
+    # exceed the 10 s webhook timeout), and how often idle workers poll the outbox.
+    delivery_lease_s: float = Field(default=30.0, gt=0)
+    delivery_poll_s: float = Field(default=1.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

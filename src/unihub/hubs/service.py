@@ -117,9 +117,12 @@ async def update(
 
 
 async def delete(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> None:
+    from unihub.conversations.repository import close_for_hub  # engine domain, imported late
+
     async with ctx.db.write() as s:
         if not await repo.remove(s, tenant_id, hub_id):
             raise hub_not_found(hub_id)
+        await close_for_hub(s, hub_id, utcnow())  # conversations outlive their hub, closed
 
 
 async def list_page(ctx: AppContext, tenant_id: uuid.UUID, params: PageParams) -> dict[str, Any]:

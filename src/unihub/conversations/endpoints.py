@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from unihub.activities.schemas import Activity, DirectInboundActivity
+from unihub.conversations import service
+from unihub.conversations.schemas import (
+    ActivityAccepted,
+    ConversationOut,
+    EstablishOut,
+    EstablishRequest,
+)
+from unihub.core.auth import Context, EnginePrincipal
+from unihub.core.errors import COMMON_ERRORS, error_responses
+from unihub.core.openapi import json_body
+from unihub.core.responses import JSON
+from unihub.core.validation import parse_guid
+from unihub.delivery.runtime import EngineRuntime, engine_of
+
+router = APIRouter(tags=["engine"])
+Engine = Annotated[EngineRuntime, Depends(engine_of)]
+
+
+@router.post(
+    "/api/v1/conversations/establish",
+    response_model=EstablishOut,
+    responses=error_responses(400, 404, *COMMON_ERRORS),
+    openapi_extra=json_body(EstablishRequest),
+    summary="Establish a conversation (the open one of the same binding is returned)",
+)
+async def establish(
+    request: Request, principal: EnginePrincipal, ctx: Context, engine: Engine
+) -> Response:
+    return JSON(await service.establish(ctx, engine, principal.tenant_id, await request.body()))
+
+
+@router.get(
+    "/api/v1/conversations/{conversationId}",
+    response_model=ConversationOut,
+    responses=error_responses(400, 404, *COMMON_ERRORS),
+    summary="Get a conversation",
+)
+async def get_conversation(
+    conversationId: str, principal: EnginePrincipal, ctx: Context
+) -> Response:
+    cid = parse_guid(str(conversationId), "conversationId")
+    return JSON(await service.get(ctx, principal.tenant_id, cid))
+
+
+@router.post(
+    "/api/v1/conversations/{conversationId}/close",
+    response_model=ConversationOut,
+    responses=error_responses(400, 404, *COMMON_ERRORS),
+    summary="Close a conversation (idempotent); its binding then opens a new one",
+)
+async def close_conversation(
+    conversationId: str, principal: EnginePrincipal, ctx: Context
+) -> Response:
+    cid = parse_guid(str(conversationId), "conversationId")
+    return JSON(await service.close(ctx, principal.tenant_id, cid))
+
+
+@router.get(
+    "/api/v1/interactions/activities/{conversationId}",
+    response_model=list[Activity],
+    responses=error_responses(400, 404, *COMMON_ERRORS),
+    summary="A conversation's activities for one side, after a given eventId (leid)",
+)
+async def get_activities(
+    conversationId: str,
+    principal: EnginePrincipal,
+    ctx: Context,
+    type: Annotated[str | None, Query(description="Customer, Agent or Bot")] = None,
+    leid: Annotated[str | None, Query(description="Only activities with a larger eventId")] = None,
+) -> Response:
+    cid = parse_guid(str(conversationId), "conversationId")
+    side = service.parse_side(type)
+    after = service.parse_leid(leid)
+    return JSON(await service.activities(ctx, principal.tenant_id, cid, side, after))
+
+
+async def _post(
+    conversationId: str, request: Request, principal: EnginePrincipal, ctx: Context, engine: Engine
+) -> Response:
+    cid = parse_guid(str(conversationId), "conversationId")
+    body = await request.body()
+    return JSON(await service.post_activity(ctx, engine, principal.tenant_id, cid, body))
+
+
+for _path, _summary in (
+    ("/inbound/customer/v1/direct/activity/{conversationId}", "Send an activity (Direct)"),
+    (
+        "/inbound/business/v1/direct/activity/{conversationId}",
+        "Send an activity (Direct; path of the .NET client for agents and bots)",
+    ),
+):
+    router.add_api_route(
+        _path,
+        _post,
+        methods=["POST"],
+        response_model=ActivityAccepted,
+        responses=error_responses(400, 404, *COMMON_ERRORS),
+        openapi_extra=json_body(DirectInboundActivity),
+        summary=_summary,
+        name=_path,
+    )

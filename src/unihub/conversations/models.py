@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from unihub.core.database import Base, UTCDateTime, new_id, utcnow
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+class Conversation(Base):
+    """One customer's conversation on a customer integration.
+
+    `open_key` is "integration_id:binding" while the conversation is open and NULL once it is
+    closed: the unique constraint lets at most one open conversation exist per binding, even
+    under concurrent establishes, while closed ones stay as history.
+
+    `hub_id` and `integration_id` carry no foreign key on purpose: deleting a hub closes its
+    conversations instead of erasing them.  `last_seq`/`last_event_id` are bumped under the
+    row's write lock for each activity, which serialises activities per conversation.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_dormant", "status", "hub_id", "last_activity_at"),
+        Index("ix_conversations_hub_status", "hub_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"))
+    hub_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    integration_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    binding: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(8), default=OPEN)
+    open_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
+    token_id: Mapped[str] = mapped_column(String(64))
+    properties: Mapped[str] = mapped_column(Text, default="{}")
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, case, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unihub.activities.models import StoredActivity
+from unihub.conversations.models import CLOSED, OPEN, Conversation
+from unihub.hubs.models import Hub
+
+
+async def get(
+    s: AsyncSession, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation | None:
+    stmt = select(Conversation).where(
+        Conversation.id == conversation_id, Conversation.tenant_id == tenant_id
+    )
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def get_open(s: AsyncSession, open_key: str) -> Conversation | None:
+    stmt = select(Conversation).where(Conversation.open_key == open_key)
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def hub(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub | None:
+    stmt = select(Hub).where(Hub.id == hub_id, Hub.tenant_id == tenant_id)
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def next_event(
+    s: AsyncSession, conversation_id: uuid.UUID, now: datetime, now_ms: int
+) -> tuple[int, int] | None:
+    """Take the next (seq, eventId) of an open conversation; None when it is closed.
+
+    The UPDATE holds the conversation's row lock until commit, so activities of one
+    conversation commit in sequence order (their deliveries can never appear out of order).
+    """
+    ms = literal(now_ms, BigInteger)
+    stmt = (
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status == OPEN)
+        .values(
+            last_seq=Conversation.last_seq + 1,
+            last_event_id=case(
+                (Conversation.last_event_id + 1 > ms, Conversation.last_event_id + 1), else_=ms
+            ),
+            last_activity_at=now,
+        )
+        .returning(Conversation.last_seq, Conversation.last_event_id)
+        .execution_options(synchronize_session=False)
+    )
+    row = (await s.execute(stmt)).first()
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
+_CLOSE = {"status": CLOSED, "open_key": None}
+
+
+async def close(s: AsyncSession, conversation_id: uuid.UUID, now: datetime) -> None:
+    await s.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status == OPEN)
+        .values(**_CLOSE, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def close_for_hub(s: AsyncSession, hub_id: uuid.UUID, now: datetime) -> int:
+    result = await s.execute(
+        update(Conversation)
+        .where(Conversation.hub_id == hub_id, Conversation.status == OPEN)
+        .values(**_CLOSE, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def dormant_hubs(s: AsyncSession) -> list[tuple[uuid.UUID, int]]:
+    stmt = select(Hub.id, Hub.close_dormant_conversation).where(Hub.close_dormant_conversation > 0)
+    return [(row[0], int(row[1] or 0)) for row in (await s.execute(stmt)).all()]
+
+
+async def close_idle(s: AsyncSession, hub_id: uuid.UUID, days: int, now: datetime) -> int:
+    result = await s.execute(
+        update(Conversation)
+        .where(
+            Conversation.hub_id == hub_id,
+            Conversation.status == OPEN,
+            Conversation.last_activity_at < now - timedelta(days=days),
+        )
+        .values(**_CLOSE, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_SIDES = {
+    "Customer": StoredActivity.side_customer,
+    "Agent": StoredActivity.side_agent,
+    "Bot": StoredActivity.side_bot,
+}
+
+
+async def activities_after(
+    s: AsyncSession, conversation_id: uuid.UUID, side: str, leid: int, limit: int
+) -> list[str]:
+    stmt = (
+        select(StoredActivity.body)
+        .where(
+            StoredActivity.conversation_id == conversation_id,
+            StoredActivity.event_id > leid,
+            _SIDES[side].is_(True),
+        )
+        .order_by(StoredActivity.seq)
+        .limit(limit)
+    )
+    return list((await s.execute(stmt)).scalars())

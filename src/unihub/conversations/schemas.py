@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from unihub.activities.schemas import Guid
+from unihub.core.schemas import ApiModel
+
+
+class EstablishRequest(ApiModel):
+    """Body of `POST /api/v1/conversations/establish`."""
+
+    integration_id: Guid
+    binding: str = Field(min_length=1, max_length=256)
+    channel_type: str | int
+    properties: dict[str, Any] | None = None
+
+
+class IntegrationSummary(ApiModel):
+    integration_id: str
+    hub_id: str
+    hub: dict[str, Any] | None = None
+    integration_type_id: str
+    channel_id: str
+    name: str
+    status_id: int
+    created: str
+    modified: str
+
+
+class ConversationOut(ApiModel):
+    conversation_id: str
+    integration_id: str
+    token_id: str
+    integration: IntegrationSummary | None = None
+    properties: dict[str, Any]
+    opened_date_time: str
+    status: str
+    last_activity_date_time: str
+    closed_date_time: str | None = None
+
+
+class EstablishOut(ApiModel):
+    tenant_id: str
+    hub_id: str
+    integration_id: str
+    conversation_id: str
+    token_id: str
+    opened_date_time: str
+    is_new: bool
+    properties: dict[str, Any]
+
+
+class ActivityAccepted(ApiModel):
+    status: int
+    event_id: int
+    external_id: str | None = None
+    hub_id: str
+    conversation_id: str
+    integration_id: str
+    interaction_id: str | None = None

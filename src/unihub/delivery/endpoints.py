@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Response, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
+
+from unihub.core.auth import Context, EnginePrincipal
+from unihub.core.context import AppContext
+from unihub.core.database import format_ts
+from unihub.core.errors import COMMON_ERRORS, error_responses
+from unihub.core.pagination import Page, Paging, page_body
+from unihub.core.responses import JSON
+from unihub.delivery import repository as repo
+from unihub.delivery.models import Delivery
+from unihub.delivery.runtime import get_engine
+from unihub.identity.keys import ENGINE_SCOPE, InvalidTokenError
+from unihub.integrations import runtime as integrations
+
+router = APIRouter(tags=["engine"])
+
+
+class FailedDelivery(BaseModel):
+    deliveryId: str
+    hubId: str
+    conversationId: str
+    integrationId: str
+    eventId: int
+    channel: str
+    attempts: int
+    lastError: str | None = None
+    lastStatusCode: int | None = None
+    created: str
+    failedDateTime: str | None = None
+
+
+def _failed_wire(d: Delivery) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "deliveryId": str(d.id),
+        "hubId": str(d.hub_id),
+        "conversationId": str(d.conversation_id),
+        "integrationId": str(d.receiver_id),
+        "eventId": d.event_id,
+        "channel": d.channel,
+        "attempts": d.attempts,
+    }
+    if d.last_error is not None:
+        out["lastError"] = d.last_error
+    if d.last_status_code is not None:
+        out["lastStatusCode"] = d.last_status_code
+    out["created"] = format_ts(d.created)
+    if d.failed_at is not None:
+        out["failedDateTime"] = format_ts(d.failed_at)
+    return out
+
+
+@router.get(
+    "/api/v1/deliveries/failed",
+    response_model=Page[FailedDelivery],
+    responses=error_responses(400, *COMMON_ERRORS),
+    summary="Webhook deliveries that exhausted every retry, oldest first",
+)
+async def failed_deliveries(paging: Paging, principal: EnginePrincipal, ctx: Context) -> Response:
+    async with ctx.db.read() as s:
+        total = await repo.count_failed(s, principal.tenant_id)
+        rows = await repo.page_failed(s, principal.tenant_id, paging.offset, paging.page_size)
+    return JSON(page_body(paging, total, [_failed_wire(d) for d in rows]))
+
+
+async def _tenant_of(ws: WebSocket, ctx: AppContext, token: str | None) -> uuid.UUID | None:
+    header = ws.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" and value.strip() else token
+    if not token:
+        return None
+    try:
+        principal = await ctx.keys.verify(token)
+    except InvalidTokenError:
+        return None
+    if principal.scope != ENGINE_SCOPE or await ctx.revocations.is_revoked(principal.secret_id):
+        return None
+    return principal.tenant_id
+
+
+@router.websocket("/api/v1/events/ws")
+async def events_socket(
+    websocket: WebSocket,
+    integrationId: str | None = None,
+    access_token: str | None = None,
+) -> None:
+    """Activities for a Direct integration without a webhook, one JSON frame each (the Direct
+    webhook payload plus `deliveryId`), in order per conversation; missed ones arrive on
+    connect. Authenticate with an engine token (`Authorization: Bearer` or `access_token`)."""
+    ctx: AppContext = websocket.app.state.ctx
+    tenant_id = await _tenant_of(websocket, ctx, access_token)
+    if tenant_id is None:
+        await websocket.close(code=1008, reason="a valid engine access token is required")
+        return
+    try:
+        integration_id = uuid.UUID(str(integrationId))
+    except ValueError:
+        await websocket.close(code=1008, reason="integrationId must be a GUID")
+        return
+    async with ctx.db.read() as s:
+        integration = await integrations.load(s, tenant_id, integration_id)
+    if integration is None:
+        await websocket.close(code=1008, reason="integration not found")
+        return
+    engine = get_engine(websocket)
+    await websocket.accept()
+    engine.sockets.add(integration_id, websocket)
+    engine.wake.set()  # pending rows for this integration are sent now
+    try:
+        while True:
+            await websocket.receive_text()  # clients may ping; nothing else is expected
+    except WebSocketDisconnect:
+        pass
+    finally:
+        engine.sockets.remove(integration_id, websocket)
+        with contextlib.suppress(Exception):
+            await websocket.close()

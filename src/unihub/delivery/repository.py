@@ -1,0 +1,170 @@
+"""Outbox queries: claim due rows in order, record outcomes, list failures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from unihub.delivery.models import DELIVERED, FAILED, PENDING, Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: uuid.UUID
+    hub_id: uuid.UUID
+    conversation_id: uuid.UUID
+    receiver_id: uuid.UUID
+    channel: str
+    payload: str
+    attempts: int
+
+
+async def claim(
+    s: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    channel: str,
+    limit: int,
+    receivers: Sequence[uuid.UUID] | None = None,
+    skip_locked: bool = False,
+) -> list[Claimed]:
+    """Lease up to `limit` due rows, each the oldest pending one of its (conversation,
+    receiver) pair, so a pair never has two rows in flight nor a row overtaking an older one.
+
+    The outer UPDATE re-checks the lease, so two workers racing for a row cannot both win.
+    Claiming counts as an attempt: an attempt cut off by a crash is a failed attempt.
+    """
+    older = aliased(Delivery)
+    older_pending = exists().where(
+        older.conversation_id == Delivery.conversation_id,
+        older.receiver_id == Delivery.receiver_id,
+        older.status == PENDING,
+        older.seq < Delivery.seq,
+    )
+    free = or_(Delivery.leased_until.is_(None), Delivery.leased_until < now)
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.status == PENDING,
+            Delivery.channel == channel,
+            Delivery.next_attempt_at <= now,
+            free,
+            ~older_pending,
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.seq)
+        .limit(limit)
+    )
+    if receivers is not None:
+        due = due.where(Delivery.receiver_id.in_(list(receivers)))
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == PENDING, free)
+        .values(leased_until=lease_until, attempts=Delivery.attempts + 1)
+        .returning(
+            Delivery.id,
+            Delivery.hub_id,
+            Delivery.conversation_id,
+            Delivery.receiver_id,
+            Delivery.channel,
+            Delivery.payload,
+            Delivery.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await s.execute(stmt)).all()
+    return [Claimed(*row) for row in rows]
+
+
+async def delivered(
+    s: AsyncSession, delivery_id: uuid.UUID, now: datetime, status_code: int | None
+) -> None:
+    await s.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            status=DELIVERED,
+            leased_until=None,
+            delivered_at=now,
+            last_status_code=status_code,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def retry_later(
+    s: AsyncSession,
+    delivery_id: uuid.UUID,
+    next_at: datetime,
+    error: str,
+    status_code: int | None,
+) -> None:
+    await s.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            leased_until=None,
+            next_attempt_at=next_at,
+            last_error=error,
+            last_status_code=status_code,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def give_up(
+    s: AsyncSession, delivery_id: uuid.UUID, now: datetime, error: str, status_code: int | None
+) -> None:
+    await s.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            status=FAILED,
+            leased_until=None,
+            failed_at=now,
+            last_error=error,
+            last_status_code=status_code,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(s: AsyncSession, delivery_id: uuid.UUID) -> None:
+    """Hand a websocket row back untouched (no socket took it); it is not a failed attempt."""
+    await s.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(leased_until=None, attempts=Delivery.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def count_failed(s: AsyncSession, tenant_id: uuid.UUID) -> int:
+    stmt = select(func.count()).where(Delivery.tenant_id == tenant_id, Delivery.status == FAILED)
+    return int((await s.execute(stmt)).scalar_one())
+
+
+async def page_failed(
+    s: AsyncSession, tenant_id: uuid.UUID, offset: int, limit: int
+) -> list[Delivery]:
+    stmt = (
+        select(Delivery)
+        .where(Delivery.tenant_id == tenant_id, Delivery.status == FAILED)
+        .order_by(Delivery.created, Delivery.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list((await s.execute(stmt)).scalars())
+
+
+async def get(s: AsyncSession, delivery_id: uuid.UUID) -> Delivery | None:
+    return await s.get(Delivery, delivery_id)

@@ -1,0 +1,41 @@
+"""The engine's per-process machinery: clock, websockets, notifications and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import Request
+from starlette.requests import HTTPConnection
+
+from unihub.core.context import AppContext
+from unihub.delivery.clock import Clock
+from unihub.delivery.pubsub import Notifier, make_notifier
+from unihub.delivery.sockets import SocketHub
+from unihub.delivery.worker import DeliveryWorker
+
+
+class EngineRuntime:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.clock = Clock()
+        self.wake = asyncio.Event()
+        self.sockets = SocketHub()
+        self.notifier: Notifier = make_notifier(ctx.settings, self.wake)
+        self.worker = DeliveryWorker(ctx, self.clock, self.sockets, self.wake)
+
+    async def start(self) -> None:
+        await self.notifier.start()
+        await self.worker.start()
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        await self.notifier.stop()
+
+
+def get_engine(conn: HTTPConnection) -> EngineRuntime:
+    engine: EngineRuntime = conn.app.state.engine
+    return engine
+
+
+def engine_of(request: Request) -> EngineRuntime:
+    return get_engine(request)

@@ -1,0 +1,69 @@
+"""Signed webhook requests, byte-for-byte as the reference's C# receiver verifies them.
+
+The signature is HMAC-SHA256 over the raw body bytes, keyed with the UTF-8 bytes of the
+receiving integration's private signing key (the 32 hex characters, not their decoded value),
+base64-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from datetime import timedelta
+
+import httpx
+
+from unihub.core.http import USER_AGENT
+
+SOURCE_SYSTEM = "engine.hubster.io"
+TIMEOUT_S = 10.0
+# Reference retry policy: immediately, then 2, 4, 6, 8 and 10 minutes after the previous try.
+RETRY_DELAYS = (
+    timedelta(0),
+    timedelta(minutes=2),
+    timedelta(minutes=4),
+    timedelta(minutes=6),
+    timedelta(minutes=8),
+    timedelta(minutes=10),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS)
+
+
+def sign(body: bytes, private_key: str) -> str:
+    digest = hmac.new(private_key.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def webhook_headers(
+    *,
+    body: bytes,
+    private_key: str,
+    public_key: str,
+    hub_id: uuid.UUID,
+    integration_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "x-source-system": SOURCE_SYSTEM,
+        "x-hub-id": str(hub_id),
+        "x-integration-id": str(integration_id),
+        "x-conversation-id": str(conversation_id),
+        "x-hubster-public-key": public_key,
+        "x-hubster-signature": sign(body, private_key),
+        # Stable across retries and restarts: receivers de-duplicate on it.
+        "x-hubster-delivery-id": str(delivery_id),
+    }
+
+
+def webhook_client() -> httpx.AsyncClient:
+    """Built like `core.http.provider_client`, but without a base URL (one per receiver)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(TIMEOUT_S),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )

@@ -1,0 +1,238 @@
+"""The delivery worker: drains the outbox to webhooks and websockets, and closes dormant
+conversations.
+
+Every process runs one. It wakes on a local or cross-process signal and also polls, so rows
+left behind by a crashed process are picked up once their lease runs out. Each send runs in
+its own task; a slow receiver only holds up its own (conversation, receiver) pairs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+import httpx
+
+from unihub.core.context import AppContext
+from unihub.core.urlguard import check_webhook_url
+from unihub.delivery import repository as repo
+from unihub.delivery.clock import Clock
+from unihub.delivery.models import WEBHOOK, WEBSOCKET
+from unihub.delivery.repository import Claimed
+from unihub.delivery.sockets import SocketHub
+from unihub.delivery.webhooks import MAX_ATTEMPTS, RETRY_DELAYS, webhook_client, webhook_headers
+from unihub.integrations import runtime as integrations
+from unihub.integrations.runtime import IntegrationRuntime
+
+log = logging.getLogger("unihub.delivery")
+
+DORMANT_EVERY = timedelta(minutes=1)
+
+
+class _Permanent(Exception):
+    """A failure no retry can fix (receiver gone, paused or without a webhook URL)."""
+
+
+class _Attempt(Exception):
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        ctx: AppContext,
+        clock: Clock,
+        sockets: SocketHub,
+        wake: asyncio.Event,
+        *,
+        batch: int = 64,
+        max_in_flight: int = 256,
+    ) -> None:
+        self.ctx = ctx
+        self.clock = clock
+        self.sockets = sockets
+        self.wake = wake
+        self.batch = batch
+        self.max_in_flight = max_in_flight
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_dormant: datetime | None = None
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.ctx.settings.delivery_lease_s)
+
+    async def start(self) -> None:
+        self._client = webhook_client()
+        self._task = asyncio.create_task(self._run(), name="unihub-delivery-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in list(self._in_flight):
+            task.cancel()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _run(self) -> None:
+        poll = self.ctx.settings.delivery_poll_s
+        while True:
+            self.wake.clear()
+            try:
+                claimed = await self.dispatch()
+                await self._maybe_close_dormant()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be briefly away; keep the loop alive
+                log.exception("delivery worker iteration failed")
+                claimed = 0
+            if claimed and len(self._in_flight) < self.max_in_flight:
+                await asyncio.sleep(0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), poll)
+
+    async def dispatch(self) -> int:
+        """Claim due rows and start sending them; returns how many were claimed."""
+        room = self.max_in_flight - len(self._in_flight)
+        if room <= 0:
+            return 0
+        now = self.clock.now()
+        skip_locked = not self.ctx.db.is_sqlite
+        local = self.sockets.connected()
+        async with self.ctx.db.write() as s:
+            rows = await repo.claim(
+                s,
+                now=now,
+                lease_until=now + self.lease,
+                channel=WEBHOOK,
+                limit=min(self.batch, room),
+                skip_locked=skip_locked,
+            )
+            if local:
+                rows += await repo.claim(
+                    s,
+                    now=now,
+                    lease_until=now + self.lease,
+                    channel=WEBSOCKET,
+                    limit=self.batch,
+                    receivers=local,
+                    skip_locked=skip_locked,
+                )
+        if not rows:
+            return 0
+        async with self.ctx.db.read() as s:
+            receivers = await integrations.load_many(s, (r.receiver_id for r in rows))
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row, receivers.get(row.receiver_id)))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+        return len(rows)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self.wake.set()  # the pair's next row may be due now
+
+    async def _deliver(self, row: Claimed, receiver: IntegrationRuntime | None) -> None:
+        try:
+            if row.channel == WEBSOCKET:
+                await self._push(row)
+                return
+            try:
+                status_code = await self._post(row, receiver)
+            except _Permanent as exc:
+                async with self.ctx.db.write() as s:
+                    await repo.give_up(s, row.id, self.clock.now(), str(exc), None)
+                return
+            except _Attempt as exc:
+                await self._failed_attempt(row, str(exc), exc.status_code)
+                return
+            async with self.ctx.db.write() as s:
+                await repo.delivered(s, row.id, self.clock.now(), status_code)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the lease runs out and another attempt follows
+            log.exception("delivery %s could not be recorded", row.id)
+
+    async def _failed_attempt(self, row: Claimed, error: str, status_code: int | None) -> None:
+        now = self.clock.now()
+        async with self.ctx.db.write() as s:
+            if row.attempts >= MAX_ATTEMPTS:
+                await repo.give_up(s, row.id, now, error, status_code)
+                log.warning("delivery %s failed for good: %s", row.id, error)
+            else:
+                await repo.retry_later(
+                    s, row.id, now + RETRY_DELAYS[row.attempts], error, status_code
+                )
+
+    async def _post(self, row: Claimed, receiver: IntegrationRuntime | None) -> int:
+        if receiver is None:
+            raise _Permanent("the receiving integration no longer exists")
+        if not receiver.active:
+            raise _Permanent("the receiving integration is paused")
+        url = receiver.webhook_url
+        if url is None:
+            raise _Permanent("the receiving integration has no webhookUrl")
+        key = receiver.private_signing_key(self.ctx.box)
+        if not key or not receiver.public_signing_key:
+            raise _Permanent("the receiving integration has no signing keys")
+        refused = await check_webhook_url(url, self.ctx.settings.allow_private_webhooks)
+        if refused is not None:
+            raise _Attempt(refused)
+        body = row.payload.encode("utf-8")
+        headers = webhook_headers(
+            body=body,
+            private_key=key,
+            public_key=receiver.public_signing_key,
+            hub_id=row.hub_id,
+            integration_id=row.receiver_id,
+            conversation_id=row.conversation_id,
+            delivery_id=row.id,
+        )
+        assert self._client is not None
+        try:
+            response = await self._client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            raise _Attempt("the webhook did not answer within 10 seconds") from None
+        except httpx.HTTPError as exc:
+            raise _Attempt(f"the webhook could not be reached: {type(exc).__name__}") from None
+        if not 200 <= response.status_code < 300:
+            raise _Attempt(
+                f"the webhook answered HTTP {response.status_code}", response.status_code
+            )
+        return response.status_code
+
+    async def _push(self, row: Claimed) -> None:
+        frame = socket_frame(row.id, row.payload)
+        if await self.sockets.push(row.receiver_id, frame):
+            async with self.ctx.db.write() as s:
+                await repo.delivered(s, row.id, self.clock.now(), None)
+        else:
+            async with self.ctx.db.write() as s:
+                await repo.release(s, row.id)
+
+    async def _maybe_close_dormant(self) -> None:
+        now = self.clock.now()
+        if self._last_dormant is not None and now - self._last_dormant < DORMANT_EVERY:
+            return
+        self._last_dormant = now
+        from unihub.conversations.service import close_dormant
+
+        closed = await close_dormant(self.ctx, now)
+        if closed:
+            log.info("closed %d dormant conversations", closed)
+
+
+def socket_frame(delivery_id: uuid.UUID, payload: str) -> str:
+    """The Direct payload with the delivery id first, for de-duplication by the client."""
+    return f'{{"deliveryId":"{delivery_id}",{payload[1:]}'

@@ -1,0 +1,133 @@
+"""The one accessor the engine uses to read an integration's routing configuration.
+
+Integrations store their non-secret configuration as JSON text in wire camelCase; clients
+send property names in any case, so keys are looked up ignoring case here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unihub.core.security import SecretBox
+from unihub.integrations.models import Integration
+from unihub.integrations.types import INTEGRATION_ACTIVE, ChannelId
+
+# Channels whose integrations get activities over the Events websocket when they have no
+# webhook (Direct/BYOI and the WebChat widget).
+_SOCKET_CHANNELS = frozenset({ChannelId.Direct, ChannelId.WebChat})
+_WEBHOOK_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System, ChannelId.Bot})
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationRuntime:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    hub_id: uuid.UUID
+    channel: ChannelId
+    integration_type: str
+    name: str
+    status_id: int
+    webhook_url: str | None = None
+    echo: bool = False
+    events: tuple[str, ...] = ()
+    start: tuple[dict[str, Any], ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    public_signing_key: str | None = None
+    encrypted_private_key: str | None = field(default=None, repr=False)
+    row: Integration | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_row(cls, row: Integration) -> IntegrationRuntime:
+        try:
+            raw = orjson.loads(row.configuration or "{}")
+        except orjson.JSONDecodeError:
+            raw = {}
+        conf = {str(k).lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+        try:
+            channel = ChannelId(row.channel_id)
+        except ValueError:
+            channel = ChannelId.Direct
+        webhook = conf.get("webhookurl")
+        events = conf.get("events")
+        start = conf.get("start")
+        origins = conf.get("allowedorigins")
+        return cls(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            hub_id=row.hub_id,
+            channel=channel,
+            integration_type=row.integration_type,
+            name=row.name,
+            status_id=row.status_id,
+            webhook_url=webhook if isinstance(webhook, str) and webhook.strip() else None,
+            echo=conf.get("echo") is True,
+            events=tuple(str(e).lower() for e in events) if isinstance(events, list) else (),
+            start=tuple(m for m in start if isinstance(m, dict)) if isinstance(start, list) else (),
+            allowed_origins=tuple(str(o) for o in origins) if isinstance(origins, list) else (),
+            public_signing_key=row.public_signing_key,
+            encrypted_private_key=row.private_signing_key,
+            row=row,
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.status_id == INTEGRATION_ACTIVE
+
+    @property
+    def channel_name(self) -> str:
+        return self.channel.name
+
+    def private_signing_key(self, box: SecretBox) -> str | None:
+        if not self.encrypted_private_key:
+            return None
+        return box.decrypt(self.encrypted_private_key)
+
+    def delivery_channel(self) -> str | None:
+        """How the engine hands this integration its activities: "webhook", "websocket", or
+        None for provider channels (SMS, Messenger, Slack), which their own module serves."""
+        if self.webhook_url and self.channel in _WEBHOOK_CHANNELS | _SOCKET_CHANNELS:
+            return "webhook"
+        if self.channel in _SOCKET_CHANNELS:
+            return "websocket"
+        return None
+
+    def subscribes(self, trigger: str) -> bool:
+        """System event filters: `message` matches every `message:*`, else exact match."""
+        trigger = trigger.lower()
+        return any(trigger == f or trigger.startswith(f + ":") for f in self.events)
+
+
+async def load(
+    s: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID
+) -> IntegrationRuntime | None:
+    stmt = select(Integration).where(
+        Integration.id == integration_id, Integration.tenant_id == tenant_id
+    )
+    row = (await s.execute(stmt)).scalar_one_or_none()
+    return IntegrationRuntime.from_row(row) if row is not None else None
+
+
+async def load_many(
+    s: AsyncSession, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, IntegrationRuntime]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await s.execute(select(Integration).where(Integration.id.in_(wanted)))).scalars()
+    return {row.id: IntegrationRuntime.from_row(row) for row in rows}
+
+
+async def of_hub(s: AsyncSession, hub_id: uuid.UUID) -> list[IntegrationRuntime]:
+    stmt = (
+        select(Integration)
+        .where(Integration.hub_id == hub_id)
+        .order_by(Integration.created, Integration.id)
+    )
+    return [IntegrationRuntime.from_row(row) for row in (await s.execute(stmt)).scalars()]
