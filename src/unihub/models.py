@@ -1,6 +1,7 @@
 """Every table's model, imported in one place for Alembic and for metadata-wide tools."""
 
 from unihub.core.database import Base
+from unihub.hardening.models import IdempotencyKey
 from unihub.hubs.models import Hub
 from unihub.identity.models import RevokedSecret, SigningKey
 from unihub.integrations.models import Integration
@@ -11,6 +12,7 @@ __all__ = [
     "Base",
     "ClientSecret",
     "Hub",
+    "IdempotencyKey",
     "Integration",
     "RevokedSecret",
     "SigningKey",
