@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from unihub.core.middleware import request_id_var
 from unihub.hardening.asgi import scope_state
 
 access_log = logging.getLogger("unihub.access")
@@ -77,6 +78,8 @@ class ObservabilityMiddleware:
             self.metrics.latency.labels(*labels).observe(elapsed)
             if self.log_access:
                 fields: dict[str, object] = {
+                    # Taken now: a handler may format the record after the request is over.
+                    "requestId": request_id_var.get(),
                     "method": scope["method"],
                     "path": scope["path"],
                     "route": route,
