@@ -23,6 +23,7 @@ async def make_client(settings: Settings) -> AsyncIterator[ClientFactory]:
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
             client = httpx.AsyncClient(transport=transport, base_url="http://unihub.test")
+            client.app = app  # type: ignore[attr-defined]  # tests reach its context
             return await stack.enter_async_context(client)
 
         yield factory
