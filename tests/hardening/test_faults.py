@@ -104,7 +104,9 @@ async def test_database_down_answers_503_and_recovers_without_restart(
     assert ready.status_code == 503 and ready.headers["retry-after"]
     for r in (
         await client.get("/api/v1/hubs", headers=auth),
-        await client.post("/api/v1/hubs", headers=auth, json={"name": "during", "description": "d"}),
+        await client.post(
+            "/api/v1/hubs", headers=auth, json={"name": "during", "description": "d"}
+        ),
     ):
         assert r.status_code == 503, r.text
         assert codes(r) == [115]

@@ -24,7 +24,9 @@ def test_sigkill_mid_writes_leaves_no_partial_rows():
 
     def writer(worker: int) -> None:
         with httpx.Client(base_url=server.base_url, timeout=30) as c:
-            headers = {"Authorization": f"Bearer {token(server.base_url, tenant['clients']['portal'])}"}
+            headers = {
+                "Authorization": f"Bearer {token(server.base_url, tenant['clients']['portal'])}"
+            }
             i = 0
             while not stop.is_set():
                 i += 1
@@ -57,12 +59,16 @@ def test_sigkill_mid_writes_leaves_no_partial_rows():
 
     restarted = serve(env)
     try:
-        headers = {"Authorization": f"Bearer {token(restarted.base_url, tenant['clients']['portal'])}"}
+        headers = {
+            "Authorization": f"Bearer {token(restarted.base_url, tenant['clients']['portal'])}"
+        }
         with httpx.Client(base_url=restarted.base_url, timeout=30) as c:
             hubs = []
             page = 0
             while True:
-                r = c.get("/api/v1/hubs", headers=headers, params={"pageNumber": page, "pageSize": 100})
+                r = c.get(
+                    "/api/v1/hubs", headers=headers, params={"pageNumber": page, "pageSize": 100}
+                )
                 assert r.status_code == 200
                 hubs += r.json()["results"]
                 if len(hubs) >= r.json()["total"]:
