@@ -32,7 +32,8 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
         {
             "PYTHONPATH": str(REPO / "src"),
             "UNIHUB_DATA_DIR": str(data_dir),
-            "UNIHUB_SECRET_KEY": "served-test-secret-key",
+            # The suite's key: on PostgreSQL the servers share the suite's database.
+            "UNIHUB_SECRET_KEY": "test-secret-key",
             "UNIHUB_ALLOW_PRIVATE_WEBHOOKS": "true",
             "UNIHUB_RATE_LIMIT": "off",
             "UNIHUB_LOG_LEVEL": "DEBUG",

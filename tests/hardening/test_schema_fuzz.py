@@ -57,9 +57,13 @@ def test_api_conforms_and_never_fails(api_schema: Any, fuzz_server: Served) -> N
             bearer = fuzz_server.tokens["portal" if prefix == "PRT" else "engine"]
             headers["Authorization"] = f"Bearer {bearer}"
 
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
-        def run(case: Any) -> None:
-            case.call_and_validate(base_url=fuzz_server.base_url, headers=headers, checks=_CHECKS)
+        _fuzz(operation, fuzz_server.base_url, headers)()
 
-        run()
+
+def _fuzz(operation: Any, base_url: str, headers: dict[str, str]) -> Any:
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def run(case: Any) -> None:
+        case.call_and_validate(base_url=base_url, headers=headers, checks=_CHECKS)
+
+    return run
