@@ -59,3 +59,12 @@ async def test_stalled_request_times_out_with_408(
     # Checked through the suite's app: its own time limit is the default.
     listed = await client.get("/api/v1/hubs", headers=tenant.portal)
     assert listed.status_code == 200 and listed.json()["total"] == 0
+
+
+async def test_nul_in_body_text_is_a_clean_400(client: httpx.AsyncClient, tenant: TenantCreds):
+    # Found by schemathesis: PostgreSQL refused the row and the API answered 500.
+    r = await client.post(
+        "/api/v1/hubs", headers=tenant.portal, json={"name": "a\u0000b", "description": "d"}
+    )
+    assert r.status_code == 400
+    assert codes(r) == [300]

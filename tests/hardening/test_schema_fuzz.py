@@ -29,7 +29,8 @@ def fuzz_server() -> Iterator[Served]:
     }
     yield server
     server.stop()
-    assert "Traceback" not in server.stderr() or "unhandled error" not in server.stderr()
+    # The 500 handler logs "unhandled error"; no fuzzed request may have reached it.
+    assert "unhandled error" not in server.stderr()
 
 
 @pytest.fixture(scope="module")
