@@ -19,6 +19,7 @@ from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
 from unihub.core.security import SecretBox, secret_key_material
 from unihub.delivery.runtime import EngineRuntime
+from unihub.hardening.install import install_hardening
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = EngineRuntime(ctx)
     install_error_handlers(app)
     _include_routers(app)
+    install_hardening(app, ctx)
     app.add_middleware(RequestIdMiddleware)
 
     def openapi() -> dict[str, Any]:

@@ -5,6 +5,7 @@ from unihub.commands.models import ResponseCommand, TransferCommand
 from unihub.conversations.models import Conversation
 from unihub.core.database import Base
 from unihub.delivery.models import Delivery
+from unihub.hardening.models import IdempotencyKey
 from unihub.hubs.models import Hub
 from unihub.identity.models import RevokedSecret, SigningKey
 from unihub.integrations.models import Integration, SlackNonce
@@ -17,6 +18,7 @@ __all__ = [
     "Conversation",
     "Delivery",
     "Hub",
+    "IdempotencyKey",
     "Integration",
     "ResponseCommand",
     "RevokedSecret",

@@ -1,0 +1,60 @@
+"""Wire every hardening mechanism into an app, in one place and in a deliberate order."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from unihub.core.context import AppContext
+from unihub.hardening.faults import install_fault_handlers
+from unihub.hardening.idempotency import IdempotencyMiddleware
+from unihub.hardening.limits import BodyLimitMiddleware, TimeLimitMiddleware
+from unihub.hardening.observability import Metrics, ObservabilityMiddleware
+from unihub.hardening.observability import router as metrics_router
+from unihub.hardening.ratelimit import RateLimitMiddleware, rate_limit_enabled
+
+# Headers a browser client may read from cross-origin answers.
+_EXPOSED = [
+    "X-Request-Id",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Retry-After",
+    "Idempotent-Replayed",
+]
+
+
+def install_hardening(app: FastAPI, ctx: AppContext) -> None:
+    """Call before the request-id middleware is added, so that one stays outermost.
+
+    Starlette runs the last added middleware first; the resulting order per request is:
+    request id -> access log and metrics -> CORS -> body limit -> time limit -> rate limit
+    -> idempotency -> routing. So every answer, 413/408/429 included, is counted and logged
+    with its request id, and the limits apply before any database work.
+    """
+    settings = ctx.settings
+    install_fault_handlers(app)
+    app.include_router(metrics_router)
+    app.state.metrics = Metrics()
+
+    app.add_middleware(IdempotencyMiddleware, ctx=ctx, request_timeout_s=settings.request_timeout_s)
+    if rate_limit_enabled(settings.rate_limit):
+        # Absent when off: no per-request cost at all (benchmarks run this way).
+        app.add_middleware(
+            RateLimitMiddleware, ctx=ctx, spec=settings.rate_limit, redis_url=settings.redis_url
+        )
+    app.add_middleware(TimeLimitMiddleware, seconds=settings.request_timeout_s)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=_EXPOSED,
+            max_age=600,
+        )
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=app.state.metrics, log_access=settings.access_log
+    )
