@@ -1,14 +1,13 @@
 """Tenant isolation across every route: walk the OpenAPI paths with another tenant's token.
 
-Adding a resource type is one factory below: name its path parameter and how tenant A makes
-one. Every path whose parameters can all be filled is called with every method it has, by
-tenant B, and must answer 404 exactly as if the resource did not exist.
+Adding a resource type is one line in `Resources`: the id tenant A's resource has, under the
+name of its path parameter (optionally qualified by a path prefix). Every path is called with
+every method it has, by tenant B, and must answer 404 as if the resource did not exist.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -16,21 +15,81 @@ import httpx
 from tests.conftest import TenantCreds
 from unihub.core.errors import prefix_for_path
 
-Factory = Callable[[httpx.AsyncClient, TenantCreds], Awaitable[str]]
+
+async def _post(client: httpx.AsyncClient, url: str, headers: dict[str, str], body: Any) -> Any:
+    r = await client.post(url, headers=headers, json=body)
+    assert r.status_code == 200, (url, r.text)
+    return r.json()
 
 
-async def _hub(client: httpx.AsyncClient, owner: TenantCreds) -> str:
-    r = await client.post(
-        "/api/v1/hubs", headers=owner.portal, json={"name": "isolated", "description": "d"}
-    )
-    assert r.status_code == 200, r.text
-    hub_id: str = r.json()["hubId"]
-    return hub_id
+class Resources:
+    """Tenant A's resources, made once per test: one of each kind a path can name."""
 
+    def __init__(self, client: httpx.AsyncClient, owner: TenantCreds) -> None:
+        self.client = client
+        self.owner = owner
+        self.ids: dict[str, str] = {}
 
-FACTORIES: dict[str, Factory] = {
-    "hubId": _hub,
-}
+    async def make(self) -> None:
+        c, o = self.client, self.owner
+        hub = await _post(c, "/api/v1/hubs", o.portal, {"name": "isolated", "description": "d"})
+        hub_id = hub["hubId"]
+        webchat = await _post(
+            c,
+            f"/api/v1/integrations/hubs/{hub_id}",
+            o.portal,
+            {"channelId": "WebChat", "name": "web", "configuration": {"allowedOrigins": ["a.io"]}},
+        )
+        await _post(
+            c,
+            f"/api/v1/integrations/hubs/{hub_id}",
+            o.portal,
+            {"channelId": "Direct", "name": "agent", "configuration": {"integrationType": "Agent"}},
+        )
+        transfer = await _post(
+            c,
+            f"/api/v1/commands/transfers/{hub_id}",
+            o.portal,
+            {"name": "t", "url": "https://example.com/x", "linkDescription": "go"},
+        )
+        response = await _post(
+            c,
+            f"/api/v1/commands/responses/{hub_id}",
+            o.portal,
+            {
+                "name": "r",
+                "integrationTypeId": "agent",
+                "type": "message",
+                "responses": [{"type": "text", "text": "hi"}],
+            },
+        )
+        conversation = await _post(
+            c,
+            "/api/v1/conversations/establish",
+            o.engine,
+            {"integrationId": webchat["integrationId"], "binding": "b-1", "channelType": "WebChat"},
+        )
+        client_doc = (
+            await c.get(f"/api/v1/tenants/clients/{o.portal_client_id}", headers=o.portal)
+        ).json()
+        self.ids = {
+            "hubId": hub_id,
+            "integrationId": webchat["integrationId"],
+            "channelType": "WebChat",
+            "type": "customer",
+            "conversationId": conversation["conversationId"],
+            "clientId": o.portal_client_id,
+            "tokenId": str(client_doc["secrets"][0]["id"]),
+            "/api/v1/commands/transfers:commandId": transfer["commandId"],
+            "/api/v1/commands/responses:commandId": response["commandId"],
+        }
+
+    def value(self, path: str, name: str) -> str | None:
+        for key, value in self.ids.items():
+            prefix, _, param = key.rpartition(":")
+            if param == name and (not prefix or path.startswith(prefix)):
+                return value
+        return None
 
 
 def _params(operation: dict[str, Any], path: str) -> list[tuple[str, str]]:
@@ -42,7 +101,8 @@ def _params(operation: dict[str, Any], path: str) -> list[tuple[str, str]]:
 async def test_other_tenants_ids_are_not_found_on_every_route(
     app: Any, client: httpx.AsyncClient, tenant: TenantCreds, other_tenant: TenantCreds
 ):
-    ids = {name: await make(client, tenant) for name, make in FACTORIES.items()}
+    resources = Resources(client, tenant)
+    await resources.make()
     checked = []
     for path, item in app.openapi()["paths"].items():
         prefix = prefix_for_path(path)
@@ -50,15 +110,16 @@ async def test_other_tenants_ids_are_not_found_on_every_route(
             continue
         for method, operation in item.items():
             params = _params(operation, path)
-            if not params or any(name not in ids for name, _ in params):
+            values = {name: resources.value(path, name) for name, _ in params}
+            if not params or any(v is None for v in values.values()):
                 continue
             url = path
             query = {}
             for name, where in params:
                 if where == "path":
-                    url = url.replace("{" + name + "}", ids[name])
+                    url = url.replace("{" + name + "}", str(values[name]))
                 else:
-                    query[name] = ids[name]
+                    query[name] = str(values[name])
             auth = other_tenant.portal if prefix == "PRT" else other_tenant.engine
             r = await client.request(
                 method.upper(), url, headers=auth, params=query, json={"name": "x"}
@@ -69,7 +130,11 @@ async def test_other_tenants_ids_are_not_found_on_every_route(
             if method == "get":
                 owner = tenant.portal if prefix == "PRT" else tenant.engine
                 assert (await client.get(url, headers=owner, params=query)).status_code == 200
-    assert ("get", "/api/v1/hubs/{hubId}") in checked
+    # Every path with parameters was walked: a new resource kind needs a line in Resources.
+    walked = {p for _, p in checked}
+    for path in app.openapi()["paths"]:
+        if "{" in path and prefix_for_path(path) != "IDT":
+            assert path in walked, f"no tenant-A resource for {path}"
 
     # Collections never list another tenant's resources.
     for path, item in app.openapi()["paths"].items():
@@ -79,4 +144,4 @@ async def test_other_tenants_ids_are_not_found_on_every_route(
             continue
         r = await client.get(path, headers=other_tenant.portal)
         if r.status_code == 200:
-            assert not any(v in r.text for v in ids.values()), path
+            assert not any(v in r.text for v in resources.ids.values() if len(v) > 20), path

@@ -72,7 +72,7 @@ async def get_activities(
     conversationId: str,
     principal: EnginePrincipal,
     ctx: Context,
-    type: Annotated[str | None, Query(description="Customer, Agent or Bot")] = None,
+    type: Annotated[str, Query(description="Customer, Agent or Bot")],
     leid: Annotated[str | None, Query(description="Only activities with a larger eventId")] = None,
 ) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
