@@ -22,7 +22,7 @@ from unihub.activities.models import StoredActivity
 from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity, error_path
 from unihub.conversations import repository as repo
 from unihub.conversations import routing
-from unihub.conversations.commands import handle_command, is_command
+from unihub.conversations.commands import CommandListing, handle_command, is_command
 from unihub.conversations.models import CLOSED, OPEN, Conversation
 from unihub.conversations.schemas import EstablishRequest
 from unihub.core.context import AppContext
@@ -453,17 +453,7 @@ async def post_activity(
     node: dict[str, Any] = node_model.to_wire()
     text = node.get("text") if kind == "message" else None
     if sender.integration_type in routing.BUSINESS_TYPES and is_command(text):
-        answers = await handle_command(
-            ctx,
-            tenant_id=tenant_id,
-            hub_id=hub.id,
-            conversation_id=conversation.id,
-            sender_id=sender.id,
-            text=str(text),
-        )
-        if not answers:
-            raise bad_request(9299, "The command produced no response.")
-        node = answers[0]  # TODO(commands): send every answer as its own activity
+        return await _run_command(ctx, engine, conversation, members, sender, str(text))
     plan = routing.plan(conversation, members, sender, kind)
     return await _accept(ctx, engine, conversation, plan, kind, node, body.external_id)
 
@@ -538,6 +528,55 @@ async def _accept(
     if interaction_id is not None:
         out["interactionId"] = interaction_id
     return out
+
+
+async def _run_command(
+    ctx: AppContext,
+    engine: EngineRuntime,
+    conversation: Conversation,
+    members: list[IntegrationRuntime],
+    sender: IntegrationRuntime,
+    text: str,
+) -> dict[str, Any]:
+    """A `::command` from an agent or bot: a listing answered here, or the command's responses
+    accepted one activity at a time, in order (see `conversations.commands`)."""
+    outcome = await handle_command(ctx, hub_id=conversation.hub_id, text=text)
+    head: dict[str, Any] = {
+        "status": 200,
+        "hubId": str(conversation.hub_id),
+        "conversationId": str(conversation.id),
+        "integrationId": str(sender.id),
+    }
+    if isinstance(outcome, CommandListing):
+        if outcome.category is not None:
+            head["category"] = outcome.category
+        return {**head, "commands": outcome.commands}
+    if outcome.target == "customer":
+        plan = routing.plan(conversation, members, sender, outcome.kind)
+    else:
+        # Agent-side responses: every active Agent and Bot integration, the typing one included.
+        trigger = f"{outcome.kind}:{sender.integration_type.lower()}"
+        business = [m for m in members if m.integration_type in routing.BUSINESS_TYPES]
+        plan = routing.Plan(
+            sender=sender,
+            trigger=trigger,
+            recipients=[m for m in business if m.active],
+            observers=[
+                m
+                for m in members
+                if m.integration_type == "System" and m.active and m.subscribes(trigger)
+            ],
+        )
+    accepted = [
+        await _accept(ctx, engine, conversation, plan, outcome.kind, node, None)
+        for node in outcome.responses
+    ]
+    # The first activity's answer (the shape clients parse), plus every activity sent.
+    return {
+        **accepted[0],
+        "command": outcome.name,
+        "activities": [{k: a[k] for k in ("eventId", "interactionId") if k in a} for a in accepted],
+    }
 
 
 async def activities(
