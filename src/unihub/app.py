@@ -21,6 +21,7 @@ from unihub.core.security import SecretBox, secret_key_material
 from unihub.delivery.runtime import EngineRuntime
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
+from unihub.webchat.cors import WebChatCors
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = EngineRuntime(ctx)
     install_error_handlers(app)
     _include_routers(app)
+    app.add_middleware(WebChatCors)
     app.add_middleware(RequestIdMiddleware)
 
     def openapi() -> dict[str, Any]:
@@ -77,6 +79,7 @@ def _include_routers(app: FastAPI) -> None:
     from unihub.identity.endpoints import router as identity
     from unihub.integrations.endpoints import router as integrations
     from unihub.tenants.endpoints import router as tenants
+    from unihub.webchat.endpoints import router as webchat
 
     for router in (
         health.router,
@@ -87,5 +90,6 @@ def _include_routers(app: FastAPI) -> None:
         commands,
         conversations,
         deliveries,
+        webchat,
     ):
         app.include_router(router)

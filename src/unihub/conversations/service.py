@@ -27,7 +27,7 @@ from unihub.conversations.models import CLOSED, OPEN, Conversation
 from unihub.conversations.schemas import EstablishRequest
 from unihub.core.context import AppContext
 from unihub.core.database import format_ts, is_unique_violation, utcnow
-from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
+from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
 from unihub.core.validation import errors_from_pydantic, parse_json_object
 from unihub.delivery.models import WEBHOOK, Delivery
 from unihub.delivery.runtime import EngineRuntime
@@ -153,10 +153,16 @@ def _channel_matches(value: str | int, integration: IntegrationRuntime) -> bool:
 
 
 async def establish(
-    ctx: AppContext, engine: EngineRuntime, tenant_id: uuid.UUID, raw: bytes
+    ctx: AppContext,
+    engine: EngineRuntime,
+    tenant_id: uuid.UUID,
+    raw: bytes,
+    only_integration: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     body = _validate(EstablishRequest, raw, _CONVERSATION_CODES, 3000)
     integration_id = uuid.UUID(body.integration_id)
+    if only_integration is not None and integration_id != only_integration:
+        raise forbidden(101, "This WebChat token is not valid for another integration.")
     async with ctx.db.read() as s:
         integration = await integrations.load(s, tenant_id, integration_id)
         hub = await repo.hub(s, tenant_id, integration.hub_id) if integration else None
@@ -429,10 +435,15 @@ async def post_activity(
     tenant_id: uuid.UUID,
     conversation_id: uuid.UUID,
     raw: bytes,
+    only_integration: uuid.UUID | None = None,
 ) -> dict[str, Any]:
+    """`only_integration` (WebChat tokens): the conversation must be that customer
+    integration's, and the sender is always its customer."""
     async with ctx.db.read() as s:
         conversation = await repo.get(s, tenant_id, conversation_id)
-        if conversation is None:
+        if conversation is None or (
+            only_integration is not None and conversation.integration_id != only_integration
+        ):
             raise conversation_not_found(conversation_id)
         hub = await repo.hub(s, tenant_id, conversation.hub_id)
         members = await integrations.of_hub(s, conversation.hub_id) if hub else []
@@ -444,6 +455,8 @@ async def post_activity(
     if hub.status_id == HUB_PAUSED:
         raise bad_request(6503, f"Hub '{hub.id}' is paused; it accepts no activities.")
     sender_id = body.sender.integration_id if body.sender is not None else None
+    if only_integration is not None and sender_id and uuid.UUID(sender_id) != only_integration:
+        raise forbidden(101, "A WebChat token speaks only for its own integration.")
     sender = routing.resolve_sender(
         conversation, members, uuid.UUID(sender_id) if sender_id else None
     )
@@ -585,11 +598,18 @@ async def activities(
     conversation_id: uuid.UUID,
     side: str,
     leid: int,
+    only_integration: uuid.UUID | None = None,
 ) -> list[Any]:
     async with ctx.db.read() as s:
         conversation = await repo.get(s, tenant_id, conversation_id)
-        if conversation is None:
+        if conversation is None or (
+            only_integration is not None and conversation.integration_id != only_integration
+        ):
             raise conversation_not_found(conversation_id)
+        if only_integration is not None and side != "Customer":
+            raise forbidden(
+                101, "A WebChat token reads only the customer side of its conversations."
+            )
         bodies = await repo.activities_after(s, conversation_id, side, leid, ACTIVITY_LIMIT)
     return [orjson.loads(b) for b in bodies]
 
