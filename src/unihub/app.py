@@ -22,6 +22,7 @@ from unihub.delivery.runtime import EngineRuntime
 from unihub.hardening.install import install_hardening
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
+from unihub.webchat.cors import WebChatCors
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     _include_routers(app)
     install_hardening(app, ctx)
+    app.add_middleware(WebChatCors)
     app.add_middleware(RequestIdMiddleware)
 
     def openapi() -> dict[str, Any]:
@@ -79,6 +81,7 @@ def _include_routers(app: FastAPI) -> None:
     from unihub.identity.endpoints import router as identity
     from unihub.integrations.endpoints import router as integrations
     from unihub.tenants.endpoints import router as tenants
+    from unihub.webchat.endpoints import router as webchat
 
     for router in (
         health.router,
@@ -89,5 +92,6 @@ def _include_routers(app: FastAPI) -> None:
         commands,
         conversations,
         deliveries,
+        webchat,
     ):
         app.include_router(router)

@@ -12,7 +12,7 @@ from unihub.conversations.schemas import (
     EstablishOut,
     EstablishRequest,
 )
-from unihub.core.auth import Context, EnginePrincipal
+from unihub.core.auth import Context, EngineOrWebChatPrincipal, EnginePrincipal
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
@@ -31,9 +31,13 @@ Engine = Annotated[EngineRuntime, Depends(engine_of)]
     summary="Establish a conversation (the open one of the same binding is returned)",
 )
 async def establish(
-    request: Request, principal: EnginePrincipal, ctx: Context, engine: Engine
+    request: Request, principal: EngineOrWebChatPrincipal, ctx: Context, engine: Engine
 ) -> Response:
-    return JSON(await service.establish(ctx, engine, principal.tenant_id, await request.body()))
+    # A WebChat token establishes only on its own integration (how the widget gets a chat).
+    body = await request.body()
+    return JSON(
+        await service.establish(ctx, engine, principal.tenant_id, body, principal.integration_id)
+    )
 
 
 @router.get(
@@ -70,7 +74,7 @@ async def close_conversation(
 )
 async def get_activities(
     conversationId: str,
-    principal: EnginePrincipal,
+    principal: EngineOrWebChatPrincipal,
     ctx: Context,
     type: Annotated[str, Query(description="Customer, Agent or Bot")],
     leid: Annotated[str | None, Query(description="Only activities with a larger eventId")] = None,
@@ -78,7 +82,8 @@ async def get_activities(
     cid = parse_guid(str(conversationId), "conversationId")
     side = service.parse_side(type)
     after = service.parse_leid(leid)
-    return JSON(await service.activities(ctx, principal.tenant_id, cid, side, after))
+    only = principal.integration_id  # WebChat tokens: own conversations, customer side
+    return JSON(await service.activities(ctx, principal.tenant_id, cid, side, after, only))
 
 
 async def _post(
@@ -89,16 +94,40 @@ async def _post(
     return JSON(await service.post_activity(ctx, engine, principal.tenant_id, cid, body))
 
 
-for _path, _summary in (
-    ("/inbound/customer/v1/direct/activity/{conversationId}", "Send an activity (Direct)"),
+async def _post_customer(
+    conversationId: str,
+    request: Request,
+    principal: EngineOrWebChatPrincipal,
+    ctx: Context,
+    engine: Engine,
+) -> Response:
+    # Customer paths also take a WebChat token: its own conversations, as their customer.
+    cid = parse_guid(str(conversationId), "conversationId")
+    body = await request.body()
+    only = principal.integration_id
+    return JSON(await service.post_activity(ctx, engine, principal.tenant_id, cid, body, only))
+
+
+for _path, _summary, _handler in (
+    (
+        "/inbound/customer/v1/direct/activity/{conversationId}",
+        "Send an activity (Direct)",
+        _post_customer,
+    ),
     (
         "/inbound/business/v1/direct/activity/{conversationId}",
         "Send an activity (Direct; path of the .NET client for agents and bots)",
+        _post,
+    ),
+    (
+        "/inbound/customer/v1/web-chat/{conversationId}",
+        "Send an activity as a WebChat customer (WebChat token or engine token)",
+        _post_customer,
     ),
 ):
     router.add_api_route(
         _path,
-        _post,
+        _handler,
         methods=["POST"],
         response_model=ActivityAccepted,
         responses=error_responses(400, 404, *COMMON_ERRORS),

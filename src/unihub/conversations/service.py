@@ -22,12 +22,12 @@ from unihub.activities.models import StoredActivity
 from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity, error_path
 from unihub.conversations import repository as repo
 from unihub.conversations import routing
-from unihub.conversations.commands import handle_command, is_command
+from unihub.conversations.commands import CommandListing, handle_command, is_command
 from unihub.conversations.models import CLOSED, OPEN, Conversation
 from unihub.conversations.schemas import EstablishRequest
 from unihub.core.context import AppContext
 from unihub.core.database import format_ts, is_unique_violation, utcnow
-from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
+from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
 from unihub.core.validation import errors_from_pydantic, parse_json_object
 from unihub.delivery.models import WEBHOOK, Delivery
 from unihub.delivery.runtime import EngineRuntime
@@ -153,10 +153,16 @@ def _channel_matches(value: str | int, integration: IntegrationRuntime) -> bool:
 
 
 async def establish(
-    ctx: AppContext, engine: EngineRuntime, tenant_id: uuid.UUID, raw: bytes
+    ctx: AppContext,
+    engine: EngineRuntime,
+    tenant_id: uuid.UUID,
+    raw: bytes,
+    only_integration: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     body = _validate(EstablishRequest, raw, _CONVERSATION_CODES, 3000)
     integration_id = uuid.UUID(body.integration_id)
+    if only_integration is not None and integration_id != only_integration:
+        raise forbidden(101, "This WebChat token is not valid for another integration.")
     async with ctx.db.read() as s:
         integration = await integrations.load(s, tenant_id, integration_id)
         hub = await repo.hub(s, tenant_id, integration.hub_id) if integration else None
@@ -429,10 +435,15 @@ async def post_activity(
     tenant_id: uuid.UUID,
     conversation_id: uuid.UUID,
     raw: bytes,
+    only_integration: uuid.UUID | None = None,
 ) -> dict[str, Any]:
+    """`only_integration` (WebChat tokens): the conversation must be that customer
+    integration's, and the sender is always its customer."""
     async with ctx.db.read() as s:
         conversation = await repo.get(s, tenant_id, conversation_id)
-        if conversation is None:
+        if conversation is None or (
+            only_integration is not None and conversation.integration_id != only_integration
+        ):
             raise conversation_not_found(conversation_id)
         hub = await repo.hub(s, tenant_id, conversation.hub_id)
         members = await integrations.of_hub(s, conversation.hub_id) if hub else []
@@ -444,6 +455,8 @@ async def post_activity(
     if hub.status_id == HUB_PAUSED:
         raise bad_request(6503, f"Hub '{hub.id}' is paused; it accepts no activities.")
     sender_id = body.sender.integration_id if body.sender is not None else None
+    if only_integration is not None and sender_id and uuid.UUID(sender_id) != only_integration:
+        raise forbidden(101, "A WebChat token speaks only for its own integration.")
     sender = routing.resolve_sender(
         conversation, members, uuid.UUID(sender_id) if sender_id else None
     )
@@ -453,17 +466,7 @@ async def post_activity(
     node: dict[str, Any] = node_model.to_wire()
     text = node.get("text") if kind == "message" else None
     if sender.integration_type in routing.BUSINESS_TYPES and is_command(text):
-        answers = await handle_command(
-            ctx,
-            tenant_id=tenant_id,
-            hub_id=hub.id,
-            conversation_id=conversation.id,
-            sender_id=sender.id,
-            text=str(text),
-        )
-        if not answers:
-            raise bad_request(9299, "The command produced no response.")
-        node = answers[0]  # TODO(commands): send every answer as its own activity
+        return await _run_command(ctx, engine, conversation, members, sender, str(text))
     plan = routing.plan(conversation, members, sender, kind)
     return await _accept(ctx, engine, conversation, plan, kind, node, body.external_id)
 
@@ -540,17 +543,73 @@ async def _accept(
     return out
 
 
+async def _run_command(
+    ctx: AppContext,
+    engine: EngineRuntime,
+    conversation: Conversation,
+    members: list[IntegrationRuntime],
+    sender: IntegrationRuntime,
+    text: str,
+) -> dict[str, Any]:
+    """A `::command` from an agent or bot: a listing answered here, or the command's responses
+    accepted one activity at a time, in order (see `conversations.commands`)."""
+    outcome = await handle_command(ctx, hub_id=conversation.hub_id, text=text)
+    head: dict[str, Any] = {
+        "status": 200,
+        "hubId": str(conversation.hub_id),
+        "conversationId": str(conversation.id),
+        "integrationId": str(sender.id),
+    }
+    if isinstance(outcome, CommandListing):
+        if outcome.category is not None:
+            head["category"] = outcome.category
+        return {**head, "commands": outcome.commands}
+    if outcome.target == "customer":
+        plan = routing.plan(conversation, members, sender, outcome.kind)
+    else:
+        # Agent-side responses: every active Agent and Bot integration, the typing one included.
+        trigger = f"{outcome.kind}:{sender.integration_type.lower()}"
+        business = [m for m in members if m.integration_type in routing.BUSINESS_TYPES]
+        plan = routing.Plan(
+            sender=sender,
+            trigger=trigger,
+            recipients=[m for m in business if m.active],
+            observers=[
+                m
+                for m in members
+                if m.integration_type == "System" and m.active and m.subscribes(trigger)
+            ],
+        )
+    accepted = [
+        await _accept(ctx, engine, conversation, plan, outcome.kind, node, None)
+        for node in outcome.responses
+    ]
+    # The first activity's answer (the shape clients parse), plus every activity sent.
+    return {
+        **accepted[0],
+        "command": outcome.name,
+        "activities": [{k: a[k] for k in ("eventId", "interactionId") if k in a} for a in accepted],
+    }
+
+
 async def activities(
     ctx: AppContext,
     tenant_id: uuid.UUID,
     conversation_id: uuid.UUID,
     side: str,
     leid: int,
+    only_integration: uuid.UUID | None = None,
 ) -> list[Any]:
     async with ctx.db.read() as s:
         conversation = await repo.get(s, tenant_id, conversation_id)
-        if conversation is None:
+        if conversation is None or (
+            only_integration is not None and conversation.integration_id != only_integration
+        ):
             raise conversation_not_found(conversation_id)
+        if only_integration is not None and side != "Customer":
+            raise forbidden(
+                101, "A WebChat token reads only the customer side of its conversations."
+            )
         bodies = await repo.activities_after(s, conversation_id, side, leid, ACTIVITY_LIMIT)
     return [orjson.loads(b) for b in bodies]
 

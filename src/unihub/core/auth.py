@@ -12,7 +12,13 @@ from fastapi import Depends, Request
 
 from unihub.core.context import AppContext, get_context
 from unihub.core.errors import forbidden, unauthorized
-from unihub.identity.keys import ENGINE_SCOPE, PORTAL_SCOPE, InvalidTokenError, Principal
+from unihub.identity.keys import (
+    ENGINE_SCOPE,
+    PORTAL_SCOPE,
+    WEBCHAT_SCOPE,
+    InvalidTokenError,
+    Principal,
+)
 
 
 async def _principal(request: Request, ctx: AppContext) -> Principal:
@@ -45,6 +51,21 @@ def _require(scope: str, resource: str):  # type: ignore[no-untyped-def]
 require_portal = _require(PORTAL_SCOPE, "Portal")
 require_engine = _require(ENGINE_SCOPE, "Engine")
 
+
+async def require_engine_or_webchat(
+    request: Request, ctx: Annotated[AppContext, Depends(get_context)]
+) -> Principal:
+    """Engine tokens, or a WebChat visitor's token (its `integration_id` limits what it reaches;
+    the endpoints taking this dependency enforce that)."""
+    principal = await _principal(request, ctx)
+    if principal.scope == WEBCHAT_SCOPE and principal.integration_id is not None:
+        return principal
+    if principal.scope != ENGINE_SCOPE:
+        raise forbidden(101, "This access token is not valid for the Engine API.")
+    return principal
+
+
 PortalPrincipal = Annotated[Principal, Depends(require_portal)]
 EnginePrincipal = Annotated[Principal, Depends(require_engine)]
+EngineOrWebChatPrincipal = Annotated[Principal, Depends(require_engine_or_webchat)]
 Context = Annotated[AppContext, Depends(get_context)]

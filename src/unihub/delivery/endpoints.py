@@ -16,7 +16,7 @@ from unihub.core.responses import JSON
 from unihub.delivery import repository as repo
 from unihub.delivery.models import Delivery
 from unihub.delivery.runtime import get_engine
-from unihub.identity.keys import ENGINE_SCOPE, InvalidTokenError
+from unihub.identity.keys import ENGINE_SCOPE, WEBCHAT_SCOPE, InvalidTokenError, Principal
 from unihub.integrations import runtime as integrations
 
 router = APIRouter(tags=["engine"])
@@ -69,7 +69,7 @@ async def failed_deliveries(paging: Paging, principal: EnginePrincipal, ctx: Con
     return JSON(page_body(paging, total, [_failed_wire(d) for d in rows]))
 
 
-async def _tenant_of(ws: WebSocket, ctx: AppContext, token: str | None) -> uuid.UUID | None:
+async def _principal_of(ws: WebSocket, ctx: AppContext, token: str | None) -> Principal | None:
     header = ws.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     token = value.strip() if scheme.lower() == "bearer" and value.strip() else token
@@ -79,9 +79,40 @@ async def _tenant_of(ws: WebSocket, ctx: AppContext, token: str | None) -> uuid.
         principal = await ctx.keys.verify(token)
     except InvalidTokenError:
         return None
-    if principal.scope != ENGINE_SCOPE or await ctx.revocations.is_revoked(principal.secret_id):
+    if principal.scope not in (ENGINE_SCOPE, WEBCHAT_SCOPE):
         return None
-    return principal.tenant_id
+    if await ctx.revocations.is_revoked(principal.secret_id):
+        return None
+    return principal
+
+
+async def _follow_conversation(
+    websocket: WebSocket,
+    ctx: AppContext,
+    tenant_id: uuid.UUID,
+    integration_id: uuid.UUID,
+    conversation: str | None,
+    leid: int,
+) -> None:
+    from unihub.conversations.repository import get as get_conversation
+    from unihub.webchat.stream import follow
+
+    try:
+        conversation_id = uuid.UUID(str(conversation))
+    except ValueError:
+        await websocket.close(code=1008, reason="conversationId must be a GUID")
+        return
+    async with ctx.db.read() as s:
+        found = await get_conversation(s, tenant_id, conversation_id)
+    if found is None or found.integration_id != integration_id:
+        await websocket.close(code=1008, reason="conversation not found")
+        return
+    await websocket.accept()
+    try:
+        await follow(websocket, ctx, tenant_id, conversation_id, max(leid, 0))
+    finally:
+        with contextlib.suppress(Exception):
+            await websocket.close()
 
 
 @router.websocket("/api/v1/events/ws")
@@ -89,24 +120,36 @@ async def events_socket(
     websocket: WebSocket,
     integrationId: str | None = None,
     access_token: str | None = None,
+    conversationId: str | None = None,
+    leid: int = 0,
 ) -> None:
     """Activities for a Direct integration without a webhook, one JSON frame each (the Direct
     webhook payload plus `deliveryId`), in order per conversation; missed ones arrive on
-    connect. Authenticate with an engine token (`Authorization: Bearer` or `access_token`)."""
+    connect. Authenticate with an engine token (`Authorization: Bearer` or `access_token`),
+    or a WebChat token for its own integration: a visitor then names its `conversationId` and
+    follows that conversation only (see `unihub.webchat.stream`), from `leid` on."""
     ctx: AppContext = websocket.app.state.ctx
-    tenant_id = await _tenant_of(websocket, ctx, access_token)
-    if tenant_id is None:
+    principal = await _principal_of(websocket, ctx, access_token)
+    if principal is None:
         await websocket.close(code=1008, reason="a valid engine access token is required")
         return
+    tenant_id = principal.tenant_id
     try:
         integration_id = uuid.UUID(str(integrationId))
     except ValueError:
         await websocket.close(code=1008, reason="integrationId must be a GUID")
         return
+    if principal.scope == WEBCHAT_SCOPE and principal.integration_id != integration_id:
+        # A WebChat visitor listens to its own integration only.
+        await websocket.close(code=1008, reason="the WebChat token is for another integration")
+        return
     async with ctx.db.read() as s:
         integration = await integrations.load(s, tenant_id, integration_id)
     if integration is None:
         await websocket.close(code=1008, reason="integration not found")
+        return
+    if principal.scope == WEBCHAT_SCOPE:
+        await _follow_conversation(websocket, ctx, tenant_id, integration_id, conversationId, leid)
         return
     engine = get_engine(websocket)
     await websocket.accept()

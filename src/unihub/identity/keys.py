@@ -26,6 +26,10 @@ ISSUER = "unihub"
 TOKEN_LIFETIME_S = 2_592_000  # 30 days, as the reference answers in `expires_in`
 PORTAL_SCOPE = "hubster-portal-api"
 ENGINE_SCOPE = "hubster-engine-api"
+# WebChat visitors: a short-lived token bound to one WebChat integration (claim
+# `integration_id`); every API but the WebChat customer's few endpoints refuses its scope.
+WEBCHAT_SCOPE = "hubster-webchat"
+WEBCHAT_TOKEN_LIFETIME_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class Principal:
     scope: str
     secret_id: int
     expires_at: int
+    integration_id: uuid.UUID | None = None  # WebChat tokens only
 
 
 class InvalidTokenError(Exception):
@@ -134,6 +139,9 @@ class KeyRing:
                 scope=str(claims["scope"]),
                 secret_id=int(claims["sid"]),
                 expires_at=int(claims["exp"]),
+                integration_id=(
+                    uuid.UUID(claims["integration_id"]) if "integration_id" in claims else None
+                ),
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidTokenError(str(exc)) from exc

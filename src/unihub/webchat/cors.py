@@ -1,0 +1,69 @@
+"""CORS for the few endpoints a WebChat widget calls from a visitor's browser.
+
+The token endpoint checks the Origin itself (and answers it only to allowed origins). The
+calls made with the token then carry it as a Bearer header, never a cookie, so the browser's
+same-origin policy adds nothing there: those answers (and their preflights) name the caller's
+origin, and the token decides what it reaches. Every other path is left untouched.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_TOKEN_PATH = "/api/v1/integrations/web-chat/token/"
+_BEARER_PATHS = (
+    "/inbound/customer/v1/web-chat/",
+    "/inbound/customer/v1/direct/activity/",
+    "/api/v1/conversations/establish",
+    "/api/v1/interactions/activities/",
+)
+_PREFLIGHT_MAX_AGE = "600"
+
+
+def _webchat_path(path: str) -> bool:
+    return path.startswith(_TOKEN_PATH) or path.startswith(_BEARER_PATHS)
+
+
+class WebChatCors:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _webchat_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(scope, origin, headers, send)
+            return
+        if scope["path"].startswith(_TOKEN_PATH):
+            await self.app(scope, receive, send)  # the endpoint decides
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out["Access-Control-Allow-Origin"] = origin
+                out.add_vary_header("Origin")
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    @staticmethod
+    async def _preflight(scope: Scope, origin: str, headers: Headers, send: Send) -> None:
+        token_path = scope["path"].startswith(_TOKEN_PATH)
+        out = [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-methods", b"GET" if token_path else b"GET, POST"),
+            (b"access-control-allow-headers", b"authorization, content-type"),
+            (b"access-control-max-age", _PREFLIGHT_MAX_AGE.encode()),
+            (b"vary", b"Origin"),
+            (b"content-length", b"0"),
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": out})
+        await send({"type": "http.response.body", "body": b""})
