@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -56,13 +57,12 @@ def measure(
         headers["Content-Type"] = sc.content_type
     url = server.url + _fill(sc.path, fixtures)
     body = _fill(sc.body, fixtures) if sc.body else None
-    run = dict(method=sc.method, headers=headers, body=body, unique=sc.unique)
-    # A short warm-up fills caches and connection pools before the measured run.
-    wrk.run(tool, url, duration_s=1, threads=opts.threads, connections=opts.connections, **run)
-    res = wrk.run(
-        tool, url, duration_s=opts.duration, threads=opts.threads,
-        connections=opts.connections, **run,
+    run = functools.partial(
+        wrk.run, tool, url, method=sc.method, headers=headers, body=body, unique=sc.unique,
+        threads=opts.threads, connections=opts.connections,
     )  # fmt: skip
+    run(duration_s=1)  # a short warm-up fills caches and connection pools
+    res = run(duration_s=opts.duration)
     out = {
         "scenario": sc.name,
         "title": sc.title,
@@ -73,9 +73,12 @@ def measure(
         "errors": res.errors,
         "peak_rss_mb": round(server.peak_rss_mb(), 1),
     }
-    print(f"  {sc.name:20} {out['rps']:>9.0f}/s  p50 {out['p50_ms']:>7.2f} ms  "
-          f"p99 {out['p99_ms']:>7.2f} ms  errors {out['errors']}  "
-          f"rss {out['peak_rss_mb']} MB", flush=True)  # fmt: skip
+    print(
+        f"  {sc.name:20} {out['rps']:>9.0f}/s  p50 {out['p50_ms']:>7.2f} ms  "
+        f"p99 {out['p99_ms']:>7.2f} ms  errors {out['errors']}  "
+        f"rss {out['peak_rss_mb']} MB",
+        flush=True,
+    )
     return out
 
 
@@ -88,8 +91,9 @@ def _createdb(name: str) -> str:
 
 
 def _fake_twilio() -> tuple[str, Any]:
-    from bench.fake_twilio import AnyNumberTwilio
     from tests.fakes.server import run_app_in_thread
+
+    from bench.fake_twilio import AnyNumberTwilio
 
     fake = AnyNumberTwilio()
     fake.base_url, stop = run_app_in_thread(fake.app)
@@ -97,9 +101,16 @@ def _fake_twilio() -> tuple[str, Any]:
 
 
 def run_config(
-    tool: str, label: str, backend: str, workers: int, database_url: str | None,
-    twilio_url: str, scenarios: list[Scenario], opts: Any, seeded: dict[str, str] | None,
-) -> tuple[dict[str, Any], dict[str, str]]:  # fmt: skip
+    tool: str,
+    label: str,
+    backend: str,
+    workers: int,
+    database_url: str | None,
+    twilio_url: str,
+    scenarios: list[Scenario],
+    opts: Any,
+    seeded: dict[str, str] | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
     print(f"== {label}: {backend}, {workers} worker(s)", flush=True)
     ceiling = servers.start_ceiling(workers)
     try:
@@ -128,10 +139,12 @@ def run_config(
             "twilio_account": ACCOUNT_SID,
             "twilio_token": AUTH_TOKEN,
         }
-        fixtures["portal_token"] = seed.token(server.url, fixtures["client_id"],
-                                              fixtures["client_secret"])  # fmt: skip
-        fixtures["list_token"] = seed.token(server.url, seeded["client_id"],
-                                            seeded["client_secret"])  # fmt: skip
+        fixtures["portal_token"] = seed.token(
+            server.url, fixtures["client_id"], fixtures["client_secret"]
+        )
+        fixtures["list_token"] = seed.token(
+            server.url, seeded["client_id"], seeded["client_secret"]
+        )
         suffix = f"{os.getpid()}-{time.time_ns()}"
         fixtures["hub_id"] = seed.hub(server.url, fixtures["portal_token"], f"get-{suffix}")
         fixtures["integration_hub_id"] = seed.hub(
@@ -141,8 +154,13 @@ def run_config(
         for sc in scenarios:
             if sc.requires_route and not _route_exists(server.url, sc.requires_route, fixtures):
                 print(f"  {sc.name:20} skipped: {sc.requires_route} does not exist yet")
-                results.append({"scenario": sc.name, "title": sc.title,
-                                "skipped": f"route {sc.requires_route} not present"})  # fmt: skip
+                results.append(
+                    {
+                        "scenario": sc.name,
+                        "title": sc.title,
+                        "skipped": f"route {sc.requires_route} not present",
+                    }
+                )
                 continue
             results.append(measure(tool, server, sc, fixtures, opts))
         for r in results:
@@ -165,8 +183,14 @@ def soak(tool: str, opts: Any) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {bearer}"}
         total, errors, samples = 0, 0, []
         while total < opts.soak_requests:
-            res = wrk.run(tool, url, headers=headers, duration_s=15, threads=opts.threads,
-                          connections=opts.connections)  # fmt: skip
+            res = wrk.run(
+                tool,
+                url,
+                headers=headers,
+                duration_s=15,
+                threads=opts.threads,
+                connections=opts.connections,
+            )
             total += res.requests
             errors += res.errors
             samples.append({"requests": total, "rss_mb": round(server.rss_mb(), 1)})
@@ -239,10 +263,16 @@ def main() -> None:
     tool = wrk.ensure_wrk()
     RESULTS.mkdir(exist_ok=True)
     started = time.time()
-    doc: dict[str, Any] = {"label": label, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                           "machine": machine(), "list_hubs": opts.list_hubs,
-                           "duration_s": opts.duration, "threads": opts.threads,
-                           "connections": opts.connections, "configs": []}  # fmt: skip
+    doc: dict[str, Any] = {
+        "label": label,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "list_hubs": opts.list_hubs,
+        "duration_s": opts.duration,
+        "threads": opts.threads,
+        "connections": opts.connections,
+        "configs": [],
+    }
     if opts.soak:
         doc["soak"] = soak(tool, opts)
     else:
@@ -251,15 +281,17 @@ def main() -> None:
         twilio_url, stop_twilio = _fake_twilio()
         try:
             if opts.backend in ("sqlite", "all"):
-                config, _ = run_config(tool, label, "sqlite", 1, None, twilio_url, scenarios,
-                                       opts, None)  # fmt: skip
+                config, _ = run_config(
+                    tool, label, "sqlite", 1, None, twilio_url, scenarios, opts, None
+                )
                 doc["configs"].append(config)
             if opts.backend in ("postgresql", "all"):
                 url = _createdb("unihub_perf_bench")
                 seeded = None
                 for workers in (1, 2):
-                    config, seeded = run_config(tool, label, "postgresql", workers, url,
-                                                twilio_url, scenarios, opts, seeded)  # fmt: skip
+                    config, seeded = run_config(
+                        tool, label, "postgresql", workers, url, twilio_url, scenarios, opts, seeded
+                    )
                     doc["configs"].append(config)
         finally:
             stop_twilio()

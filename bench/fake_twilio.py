@@ -10,7 +10,6 @@ import itertools
 
 from starlette.requests import Request
 from starlette.responses import Response
-
 from tests.fakes.twilio import FakeTwilio
 
 ACCOUNT_SID = "AC" + "b" * 32

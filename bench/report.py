@@ -60,21 +60,27 @@ def _targets(doc: dict[str, Any], soak: dict[str, Any] | None) -> list[str]:
     for name in ("list_first", "list_deep"):
         r = get("sqlite", 1, name)
         if r:
-            rows.append((f"SQLite {r['title']} p99 < 20 ms", f"{r['p99_ms']:.2f} ms",
-                         r["p99_ms"] < 20))  # fmt: skip
+            rows.append(
+                (f"SQLite {r['title']} p99 < 20 ms", f"{r['p99_ms']:.2f} ms", r["p99_ms"] < 20)
+            )
     t = get("sqlite", 1, "token")
     if t:
         rows.append(("SQLite token issuance ≥ 800/s", f"{t['rps']:,.0f}/s", t["rps"] >= 800))
     one, two = get("postgresql", 1, "get_hub"), get("postgresql", 2, "get_hub")
     if one and two:
         scale = two["rps"] / one["rps"]
-        rows.append(("PostgreSQL GET hub, 2 workers ≥ 1.6× 1 worker", f"{scale:.2f}×",
-                     scale >= 1.6))  # fmt: skip
+        rows.append(
+            ("PostgreSQL GET hub, 2 workers ≥ 1.6× 1 worker", f"{scale:.2f}×", scale >= 1.6)
+        )
     if soak:
         s = soak["soak"]
-        rows.append((f"RSS flat ±10% over {s['requests']:,} requests (`--soak`, {soak['when']})",
-                     f"{s['rss_first_mb']} → {s['rss_last_mb']} MB ({s['change']:+.1%})",
-                     abs(s["change"]) <= 0.10))  # fmt: skip
+        rows.append(
+            (
+                f"RSS flat ±10% over {s['requests']:,} requests (`--soak`, {soak['when']})",
+                f"{s['rss_first_mb']} → {s['rss_last_mb']} MB ({s['change']:+.1%})",
+                abs(s["change"]) <= 0.10,
+            )
+        )
     errors = sum(r.get("errors", 0) for c in doc["configs"] for r in c["results"])
     rows.append(("no error answers under load", str(errors), errors == 0))
     lines = ["| target | measured | met |", "|---|---:|:---:|"]

@@ -26,3 +26,18 @@ class Hub(Base):
     status_id: Mapped[int] = mapped_column(Integer, default=2000)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HubCount(Base):
+    """A tenant's number of hubs, changed in the same transaction as every create and delete.
+
+    List answers carry `total`; reading this row keeps that O(1) instead of counting the
+    tenant's hubs on every page request.
+    """
+
+    __tablename__ = "hub_counts"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    hubs: Mapped[int] = mapped_column(Integer, default=0)

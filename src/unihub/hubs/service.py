@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from unihub.core.context import AppContext
@@ -24,7 +25,8 @@ _FIELD_COLUMNS = {
 }
 
 
-def to_wire(hub: Hub) -> dict[str, Any]:
+def to_wire(hub: Hub | Row[Any]) -> dict[str, Any]:
+    """The wire shape, from an ORM hub or a plain row of the hubs table (same attribute names)."""
     out: dict[str, Any] = {
         "hubId": str(hub.id),
         "tenantId": str(hub.tenant_id),
@@ -77,7 +79,7 @@ async def create(ctx: AppContext, tenant_id: uuid.UUID, raw: bytes) -> dict[str,
 
 async def get(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> dict[str, Any]:
     async with ctx.db.read() as s:
-        hub = await repo.get(s, tenant_id, hub_id)
+        hub = await repo.get_row(s, tenant_id, hub_id)
     if hub is None:
         raise hub_not_found(hub_id)
     return to_wire(hub)
