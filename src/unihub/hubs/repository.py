@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, Select, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unihub.core.database import Database
 from unihub.hubs.models import Hub, HubCount
 
 # Plain column reads: rows, not ORM objects, on the hot read paths (no identity map).
@@ -18,9 +20,12 @@ async def get(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub |
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
-async def get_row(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Row[Any] | None:
-    stmt = select(*_COLUMNS).where(Hub.id == hub_id, Hub.tenant_id == tenant_id)
-    return (await s.execute(stmt)).first()
+# Built once: GET hub is the hottest read, and building a select costs more than running it.
+_BY_ID = select(*_COLUMNS).where(Hub.id == bindparam("hub_id"), Hub.tenant_id == bindparam("tid"))
+
+
+async def get_row(db: Database, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Row[Any] | None:
+    return await db.fetch_first(_BY_ID, {"hub_id": hub_id, "tid": tenant_id})
 
 
 async def add(s: AsyncSession, hub: Hub) -> None:
@@ -55,9 +60,8 @@ async def _upsert_count(s: AsyncSession, tenant_id: uuid.UUID, new: int, existin
     await s.execute(stmt)
 
 
-async def count(s: AsyncSession, tenant_id: uuid.UUID) -> int:
-    stmt = select(HubCount.hubs).where(HubCount.tenant_id == tenant_id)
-    return int((await s.execute(stmt)).scalar_one_or_none() or 0)
+def _count_stmt(tenant_id: uuid.UUID) -> Select[int]:
+    return select(HubCount.hubs).where(HubCount.tenant_id == tenant_id)
 
 
 async def recount(s: AsyncSession, tenant_id: uuid.UUID) -> int:
@@ -71,8 +75,10 @@ async def recount(s: AsyncSession, tenant_id: uuid.UUID) -> int:
     return exact
 
 
-async def page(s: AsyncSession, tenant_id: uuid.UUID, offset: int, limit: int) -> list[Row[Any]]:
-    """One page in (created, id) order.
+async def page(
+    db: Database, tenant_id: uuid.UUID, offset: int, limit: int
+) -> tuple[int, Sequence[Row[Any]]]:
+    """The tenant's hub count and one page in (created, id) order, from one snapshot.
 
     The offset is walked on the (tenant_id, created, id) index alone (a deferred join), so a
     deep page reads index entries up to its start and then only its own rows from the table.
@@ -85,5 +91,6 @@ async def page(s: AsyncSession, tenant_id: uuid.UUID, offset: int, limit: int) -
         .limit(limit)
         .subquery()
     )
-    stmt = select(*_COLUMNS).join(keys, Hub.id == keys.c.id).order_by(Hub.created, Hub.id)
-    return list((await s.execute(stmt)).all())
+    rows = select(*_COLUMNS).join(keys, Hub.id == keys.c.id).order_by(Hub.created, Hub.id)
+    counted, found = await db.fetch(_count_stmt(tenant_id), rows)
+    return (int(counted[0][0]) if counted else 0), found

@@ -78,8 +78,7 @@ async def create(ctx: AppContext, tenant_id: uuid.UUID, raw: bytes) -> dict[str,
 
 
 async def get(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.db.read() as s:
-        hub = await repo.get_row(s, tenant_id, hub_id)
+    hub = await repo.get_row(ctx.db, tenant_id, hub_id)
     if hub is None:
         raise hub_not_found(hub_id)
     return to_wire(hub)
@@ -125,7 +124,5 @@ async def delete(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> No
 
 
 async def list_page(ctx: AppContext, tenant_id: uuid.UUID, params: PageParams) -> dict[str, Any]:
-    async with ctx.db.read() as s:
-        total = await repo.count(s, tenant_id)
-        hubs = await repo.page(s, tenant_id, params.offset, params.page_size)
+    total, hubs = await repo.page(ctx.db, tenant_id, params.offset, params.page_size)
     return page_body(params, total, [to_wire(h) for h in hubs])
