@@ -43,10 +43,7 @@ async def _seed_tenant_with_hubs(url: str, count: int) -> dict[str, str]:
                 )
             async with db.write() as s:
                 await s.execute(insert(Hub), rows)
-        recount = getattr(hubs_repo, "recount", None)
-        if recount is not None:
-            async with db.write() as s:
-                await recount(s, tenant_id)
+        await db.transact(lambda s: hubs_repo.recount(s, tenant_id))
         portal = created["clients"]["portal"]
         return {"client_id": portal["clientId"], "client_secret": portal["clientSecret"]}
     finally:

@@ -4,9 +4,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, delete, func, select
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from unihub.core.database import Database
 from unihub.hubs.models import Hub, HubCount
@@ -28,50 +29,70 @@ async def get_row(db: Database, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Row[
     return await db.fetch_first(_BY_ID, {"hub_id": hub_id, "tid": tenant_id})
 
 
-async def add(s: AsyncSession, hub: Hub) -> None:
-    s.add(hub)
-    await s.flush()
-    await _add_to_count(s, hub.tenant_id, 1)
+# Writes are synchronous: they run inside `Database.transact` (see there for why).
 
 
-async def update_fields(s: AsyncSession, hub: Hub, values: dict[str, Any]) -> None:
+def find_for_update(s: Session, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub | None:
+    stmt = select(Hub).where(Hub.id == hub_id, Hub.tenant_id == tenant_id)
+    return s.execute(stmt).scalar_one_or_none()
+
+
+_INSERT = insert(Hub)
+
+
+def add(s: Session, hub: Hub) -> None:
+    """Insert a fully built (transient) hub; a Core insert skips the unit-of-work flush."""
+    s.execute(_INSERT, {c.key: getattr(hub, c.key) for c in _COLUMNS})
+    _add_to_count(s, hub.tenant_id, 1)
+
+
+def update_fields(s: Session, hub: Hub, values: dict[str, Any]) -> None:
     for key, value in values.items():
         setattr(hub, key, value)
-    await s.flush()
+    s.flush()
 
 
-async def remove(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> bool:
-    result = await s.execute(delete(Hub).where(Hub.id == hub_id, Hub.tenant_id == tenant_id))
+def remove(s: Session, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> bool:
+    result = s.execute(delete(Hub).where(Hub.id == hub_id, Hub.tenant_id == tenant_id))
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
-    await _add_to_count(s, tenant_id, -1)
+    _add_to_count(s, tenant_id, -1)
     return True
 
 
-async def _add_to_count(s: AsyncSession, tenant_id: uuid.UUID, delta: int) -> None:
-    await _upsert_count(s, tenant_id, max(delta, 0), HubCount.hubs + delta)
+def _upserts(dialect: Any) -> tuple[Any, Any]:
+    """(add delta, set exact) upserts of a tenant's count, built once per dialect.
+
+    One statement each, so a tenant's first hubs race no read-then-insert.
+    """
+    base = dialect.insert(HubCount).values(tenant_id=bindparam("tid"), hubs=bindparam("new"))
+    key = [HubCount.tenant_id]
+    return (
+        base.on_conflict_do_update(
+            index_elements=key, set_={"hubs": HubCount.hubs + bindparam("delta")}
+        ),
+        base.on_conflict_do_update(index_elements=key, set_={"hubs": bindparam("new")}),
+    )
 
 
-async def _upsert_count(s: AsyncSession, tenant_id: uuid.UUID, new: int, existing: Any) -> None:
-    """Insert-or-update in one statement: a tenant's first hubs race no read-then-insert."""
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(HubCount).values(tenant_id=tenant_id, hubs=new)
-    stmt = stmt.on_conflict_do_update(index_elements=[HubCount.tenant_id], set_={"hubs": existing})
-    await s.execute(stmt)
+_UPSERTS = {"postgresql": _upserts(postgresql), "sqlite": _upserts(sqlite)}
+
+
+def _add_to_count(s: Session, tenant_id: uuid.UUID, delta: int) -> None:
+    add = _UPSERTS[s.get_bind().dialect.name][0]
+    s.execute(add, {"tid": tenant_id, "new": max(delta, 0), "delta": delta})
 
 
 def _count_stmt(tenant_id: uuid.UUID) -> Select[int]:
     return select(HubCount.hubs).where(HubCount.tenant_id == tenant_id)
 
 
-async def recount(s: AsyncSession, tenant_id: uuid.UUID) -> int:
+def recount(s: Session, tenant_id: uuid.UUID) -> int:
     """Count the tenant's hubs and store the result (after bulk loads that bypass `add`)."""
-    exact = int(
-        (
-            await s.execute(select(func.count()).select_from(Hub).where(Hub.tenant_id == tenant_id))
-        ).scalar_one()
-    )
-    await _upsert_count(s, tenant_id, exact, exact)
+    counted = s.execute(select(func.count()).select_from(Hub).where(Hub.tenant_id == tenant_id))
+    exact = int(counted.scalar_one())
+    exact_stmt = _UPSERTS[s.get_bind().dialect.name][1]
+    s.execute(exact_stmt, {"tid": tenant_id, "new": exact})
     return exact
 
 
