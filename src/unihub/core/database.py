@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, Row, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Row, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -236,6 +236,17 @@ class Database:
                 return [conn.execute(stmt, params).all() for stmt, params in pairs]
         async with self.engine.connect() as aconn:
             return [(await aconn.execute(stmt, params)).all() for stmt, params in pairs]
+
+    async def read_sync(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)`: synchronous Core reads with logic between them, one snapshot.
+
+        The same bounds as `fetch`: on SQLite it runs on the event loop.
+        """
+        if self._inline is not None:
+            with self._inline.begin() as conn:
+                return work(conn)
+        async with self.engine.connect() as aconn:
+            return await aconn.run_sync(work)
 
     async def fetch_first(
         self, statement: Executable, params: Mapping[str, Any] | None = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unihub.core.database import Base, UTCDateTime, new_id, utcnow
@@ -41,3 +41,5 @@ class HubCount(Base):
         Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     hubs: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every create and delete: a version for per-process caches of page anchors.
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -21,6 +21,7 @@ def upgrade() -> None:
         "hub_counts",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("hubs", sa.Integer(), nullable=False),
+        sa.Column("changes", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -31,8 +32,8 @@ def upgrade() -> None:
     )
     # Existing hubs are counted once here; from now on create/delete keep the rows exact.
     op.execute(
-        "INSERT INTO hub_counts (tenant_id, hubs) "
-        "SELECT tenant_id, COUNT(*) FROM hubs GROUP BY tenant_id"
+        "INSERT INTO hub_counts (tenant_id, hubs, changes) "
+        "SELECT tenant_id, COUNT(*), 0 FROM hubs GROUP BY tenant_id"
     )
 
 
