@@ -57,9 +57,10 @@ def measure(
         headers["Content-Type"] = sc.content_type
     url = server.url + _fill(sc.path, fixtures)
     body = _fill(sc.body, fixtures) if sc.body else None
+    connections = sc.connections or opts.connections
     run = functools.partial(
         wrk.run, tool, url, method=sc.method, headers=headers, body=body, unique=sc.unique,
-        threads=opts.threads, connections=opts.connections,
+        threads=min(opts.threads, connections), connections=connections,
     )  # fmt: skip
     run(duration_s=1)  # a short warm-up fills caches and connection pools
     res = run(duration_s=opts.duration)
@@ -71,6 +72,7 @@ def measure(
         "p99_ms": round(res.p99_ms, 2),
         "requests": res.requests,
         "errors": res.errors,
+        "connections": connections,
         "peak_rss_mb": round(server.peak_rss_mb(), 1),
     }
     print(

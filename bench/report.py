@@ -30,16 +30,18 @@ def _results_table(doc: dict[str, Any]) -> list[str]:
         lines += [
             f"#### {config['backend']}, {config['workers']} worker process(es)",
             "",
-            "| scenario | req/s | p50 ms | p99 ms | × ceiling | server peak RSS MB | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| scenario | conns | req/s | p50 ms | p99 ms | × ceiling | server peak RSS MB "
+            "| errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in config["results"]:
             if "skipped" in r:
-                lines.append(f"| {r['title']} | skipped: {r['skipped']} | | | | | |")
+                lines.append(f"| {r['title']} | | skipped: {r['skipped']} | | | | | |")
                 continue
             ratio = f"{r['ratio']:.3f}" if r.get("ratio") is not None else "1"
             lines.append(
-                f"| {r['title']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+                f"| {r['title']} | {r.get('connections', doc['connections'])} "
+                f"| {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
                 f"| {ratio} | {r['peak_rss_mb']:.0f} | {r['errors']} |"
             )
         lines.append("")
@@ -57,7 +59,7 @@ def _targets(doc: dict[str, Any], soak: dict[str, Any] | None) -> list[str]:
     p = get("sqlite", 1, "post_hub")
     if p:
         rows.append(("SQLite POST hub ≥ 1,000/s", f"{p['rps']:,.0f}/s", p["rps"] >= 1000))
-    for name in ("list_first", "list_deep"):
+    for name in ("list_first", "list_middle", "list_deep"):
         r = get("sqlite", 1, name)
         if r:
             rows.append(

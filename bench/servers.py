@@ -134,7 +134,9 @@ def start_unihub(database_url: str | None, workers: int = 1, name: str = "unihub
     env = _python_env(extra)
     cmd = [sys.executable, "-m", "unihub.cli", "serve", "--port", str(port)]
     cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, cwd=data_dir, stdout=subprocess.DEVNULL)
+    # Server logs (e.g. wrk cutting connections mid-request at the end of a run) go to a file.
+    log = (data_dir / "server.log").open("wb")
+    proc = subprocess.Popen(cmd, env=env, cwd=data_dir, stdout=subprocess.DEVNULL, stderr=log)
     server = Server(name, proc, port, workers, data_dir, extra)
     _wait_ready(server, "/healthz")
     return server
