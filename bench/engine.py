@@ -1,4 +1,4 @@
-# ruff: noqa: ASYNC110, ASYNC220, ASYNC221, S603
+# ruff: noqa: ASYNC110, ASYNC220, ASYNC221
 """Engine throughput and delivery latency, on SQLite and PostgreSQL.
 
 Starts a real `unihub serve` (fresh data dir or database `unihub_engine_bench`) and a local
@@ -37,11 +37,11 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import unihub.models  # noqa: E402, F401  (every table, for foreign keys)
 from unihub.core.config import Settings  # noqa: E402
 from unihub.core.database import Database  # noqa: E402
 from unihub.core.security import SecretBox, new_signing_key_hex, secret_key_material  # noqa: E402
 from unihub.integrations.models import Integration  # noqa: E402
-import unihub.models  # noqa: E402, F401  (every table, for foreign keys)
 
 
 def _port() -> int:

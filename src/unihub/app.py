@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ctx.keys.load()
+        # Everything loaded so far lives as long as the process: keep it out of the cyclic
+        # GC's full collections (profiled: their pauses made list-page p99 tails).
+        gc.collect()
+        gc.freeze()
         await app.state.engine.start()
         yield
         await app.state.engine.stop()

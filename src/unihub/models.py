@@ -6,7 +6,7 @@ from unihub.conversations.models import Conversation
 from unihub.core.database import Base
 from unihub.delivery.models import Delivery
 from unihub.hardening.models import IdempotencyKey
-from unihub.hubs.models import Hub
+from unihub.hubs.models import Hub, HubCount
 from unihub.identity.models import RevokedSecret, SigningKey
 from unihub.integrations.models import Integration, SlackNonce
 from unihub.tenants.models import ApiClient, ClientSecret, Tenant
@@ -18,6 +18,7 @@ __all__ = [
     "Conversation",
     "Delivery",
     "Hub",
+    "HubCount",
     "IdempotencyKey",
     "Integration",
     "ResponseCommand",

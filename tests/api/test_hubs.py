@@ -253,3 +253,49 @@ async def test_close_dormant_zero_means_never(
     r = await create(client, tenant, closeDormantConversation=0)
     assert r.status_code == 200
     assert "closeDormantConversation" not in r.json()
+
+
+async def test_deep_pages_from_anchors_match_the_full_order(
+    client: httpx.AsyncClient, tenant: TenantCreds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unihub.hubs import repository
+
+    # Small anchors so a few hubs exercise the deep-page path that 100,000 hubs take.
+    monkeypatch.setattr(repository, "DEEP_OFFSET", 3)
+    monkeypatch.setattr(repository, "ANCHOR_EVERY", 4)
+
+    async def full_order() -> list[str]:
+        r = await client.get("/api/v1/hubs?pageSize=100", headers=tenant.portal)
+        assert r.status_code == 200
+        return [h["hubId"] for h in r.json()["results"]]
+
+    async def paged(size: int) -> list[str]:
+        ids: list[str] = []
+        number = 0
+        while True:
+            r = await client.get(
+                f"/api/v1/hubs?pageNumber={number}&pageSize={size}", headers=tenant.portal
+            )
+            assert r.status_code == 200
+            body = r.json()
+            assert body["total"] == len(await full_order())
+            if not body["results"]:
+                return ids
+            ids += [h["hubId"] for h in body["results"]]
+            number += 1
+
+    created = [(await create(client, tenant)).json()["hubId"] for _ in range(23)]
+    assert await full_order() == created
+    for size in (1, 3, 4, 5, 7):
+        assert await paged(size) == created
+
+    # Deletes and creates change the order: cached anchors must not serve the old one.
+    for hub_id in created[2:9:2]:
+        assert (
+            await client.delete(f"/api/v1/hubs/{hub_id}", headers=tenant.portal)
+        ).status_code == 200
+    created = [h for h in created if h not in created[2:9:2]]
+    created += [(await create(client, tenant)).json()["hubId"] for _ in range(3)]
+    assert await full_order() == created
+    for size in (2, 4, 6):
+        assert await paged(size) == created

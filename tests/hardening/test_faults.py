@@ -159,14 +159,16 @@ async def test_full_disk_gives_clean_503_and_no_corruption(make_client: ClientFa
     with contextlib.closing(sqlite3.connect(db_file)) as conn:
         pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
 
-    @event.listens_for(engine.sync_engine, "connect")
     def _cap(dbapi_conn: Any, _record: Any) -> None:
         # SQLite's own "database or disk is full" (SQLITE_FULL), a few pages from now.
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA max_page_count={pages + 8}")
         cur.close()
 
-    await engine.dispose()
+    db = client.app.state.ctx.db  # type: ignore[attr-defined]
+    for sync_engine in db.sync_engines():
+        event.listen(sync_engine, "connect", _cap)
+    await db.dispose()
     acknowledged: list[str] = []
     full = None
     for i in range(500):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from contextvars import ContextVar
@@ -10,6 +11,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+# Unique, not secret: a random per-process prefix and a counter (uuid4 costs a syscall).
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
+
+
+def _new_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 class RequestIdMiddleware:
@@ -27,7 +37,7 @@ class RequestIdMiddleware:
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        rid = incoming if incoming and _SANE_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if incoming and _SANE_ID.match(incoming) else _new_id()
         token = request_id_var.set(rid)
         header = (b"x-request-id", rid.encode())
 

@@ -22,7 +22,7 @@ class PageParams:
         return self.page_number * self.page_size
 
 
-def _page_params(
+async def _page_params(  # async: a plain def would run on FastAPI's thread pool
     page_number: Annotated[int, Query(alias="pageNumber", ge=0, le=10_000_000)] = 0,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 50,
 ) -> PageParams:

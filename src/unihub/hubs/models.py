@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unihub.core.database import Base, UTCDateTime, new_id, utcnow
@@ -26,3 +26,20 @@ class Hub(Base):
     status_id: Mapped[int] = mapped_column(Integer, default=2000)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HubCount(Base):
+    """A tenant's number of hubs, changed in the same transaction as every create and delete.
+
+    List answers carry `total`; reading this row keeps that O(1) instead of counting the
+    tenant's hubs on every page request.
+    """
+
+    __tablename__ = "hub_counts"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    hubs: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every create and delete: a version for per-process caches of page anchors.
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)

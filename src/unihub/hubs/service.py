@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from unihub.core.context import AppContext
 from unihub.core.database import format_ts, is_unique_violation, utcnow
@@ -24,7 +26,8 @@ _FIELD_COLUMNS = {
 }
 
 
-def to_wire(hub: Hub) -> dict[str, Any]:
+def to_wire(hub: Hub | Row[Any]) -> dict[str, Any]:
+    """The wire shape, from an ORM hub or a plain row of the hubs table (same attribute names)."""
     out: dict[str, Any] = {
         "hubId": str(hub.id),
         "tenantId": str(hub.tenant_id),
@@ -66,8 +69,7 @@ async def create(ctx: AppContext, tenant_id: uuid.UUID, raw: bytes) -> dict[str,
         modified=now,
     )
     try:
-        async with ctx.db.write() as s:
-            await repo.add(s, hub)
+        await ctx.db.transact(lambda s: repo.add(s, hub))
     except IntegrityError as exc:
         if is_unique_violation(exc, "uq_hubs_tenant_id", "hubs.name_key"):
             raise _duplicate(data.name) from None
@@ -76,8 +78,7 @@ async def create(ctx: AppContext, tenant_id: uuid.UUID, raw: bytes) -> dict[str,
 
 
 async def get(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.db.read() as s:
-        hub = await repo.get(s, tenant_id, hub_id)
+    hub = await repo.get_row(ctx.db, tenant_id, hub_id)
     if hub is None:
         raise hub_not_found(hub_id)
     return to_wire(hub)
@@ -95,20 +96,25 @@ async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> H
 async def update(
     ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, raw: bytes
 ) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+
+    def work(s: Session) -> Hub:
+        hub = repo.find_for_update(s, tenant_id, hub_id)
+        if hub is None:
+            raise hub_not_found(hub_id)
+        changes.update(validate_model(HubUpdate, parse_json_object(raw)).changes())
+        values = {_FIELD_COLUMNS[k]: v for k, v in changes.items()}
+        if "close_dormant_conversation" in values and not values["close_dormant_conversation"]:
+            values["close_dormant_conversation"] = None  # 0 and null both mean "never"
+        if "name" in values:
+            values["name_key"] = _name_key(values["name"])
+        if values:
+            values["modified"] = utcnow()
+            repo.update_fields(s, hub, values)
+        return hub
+
     try:
-        async with ctx.db.write() as s:
-            hub = await repo.get(s, tenant_id, hub_id)
-            if hub is None:
-                raise hub_not_found(hub_id)
-            changes = validate_model(HubUpdate, parse_json_object(raw)).changes()
-            values = {_FIELD_COLUMNS[k]: v for k, v in changes.items()}
-            if "close_dormant_conversation" in values and not values["close_dormant_conversation"]:
-                values["close_dormant_conversation"] = None  # 0 and null both mean "never"
-            if "name" in values:
-                values["name_key"] = _name_key(values["name"])
-            if values:
-                values["modified"] = utcnow()
-                await repo.update_fields(s, hub, values)
+        hub = await ctx.db.transact(work)
     except IntegrityError as exc:
         if is_unique_violation(exc, "uq_hubs_tenant_id", "hubs.name_key"):
             raise _duplicate(str(changes.get("name"))) from None
@@ -120,13 +126,11 @@ async def delete(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> No
     from unihub.conversations.repository import close_for_hub  # engine domain, imported late
 
     async with ctx.db.write() as s:
-        if not await repo.remove(s, tenant_id, hub_id):
+        if not await s.run_sync(lambda sync: repo.remove(sync, tenant_id, hub_id)):
             raise hub_not_found(hub_id)
         await close_for_hub(s, hub_id, utcnow())  # conversations outlive their hub, closed
 
 
 async def list_page(ctx: AppContext, tenant_id: uuid.UUID, params: PageParams) -> dict[str, Any]:
-    async with ctx.db.read() as s:
-        total = await repo.count(s, tenant_id)
-        hubs = await repo.page(s, tenant_id, params.offset, params.page_size)
+    total, hubs = await repo.page(ctx.db, tenant_id, params.offset, params.page_size)
     return page_body(params, total, [to_wire(h) for h in hubs])

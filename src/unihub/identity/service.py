@@ -54,8 +54,7 @@ async def issue_token(
     if grant != "client_credentials":
         raise OAuthError("unsupported_grant_type", "Only client_credentials is supported.")
     client_id, secret, basic = credentials_from(form, authorization)
-    async with ctx.db.read() as s:
-        row = await tenants_repo.find_secret_for_login(s, client_id, hash_secret(secret))
+    row = await tenants_repo.find_secret_for_login(ctx.db, client_id, hash_secret(secret))
     if row is None:
         raise OAuthError("invalid_client", "Unknown client or wrong secret.", 401, basic)
     secret_id, expiration, tenant_id, resource, enabled = row

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unihub.core.database import Database
 from unihub.identity.models import RevokedSecret
 from unihub.tenants.models import ApiClient, ClientSecret, Tenant
 
@@ -48,8 +50,9 @@ async def add_secret(
 
 
 async def find_secret_for_login(
-    s: AsyncSession, client_id: str, secret_hash: str
+    db: Database, client_id: str, secret_hash: str
 ) -> Row[int, datetime | None, uuid.UUID, str, bool] | None:
+    """(secret id, expiration, tenant id, resource, enabled) of a client's secret, or None."""
     stmt = (
         select(
             ClientSecret.id,
@@ -61,7 +64,9 @@ async def find_secret_for_login(
         .join(ApiClient, ApiClient.client_id == ClientSecret.client_id)
         .where(ClientSecret.secret_hash == secret_hash, ClientSecret.client_id == client_id)
     )
-    return (await s.execute(stmt)).first()
+    return cast(
+        "Row[int, datetime | None, uuid.UUID, str, bool] | None", await db.fetch_first(stmt)
+    )
 
 
 async def get_client(s: AsyncSession, client_id: str) -> ApiClient | None:
