@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import httpx
 import orjson
@@ -27,13 +28,11 @@ CUSTOMER = "+15551230002"
 
 
 async def slack_event(
-    client: httpx.AsyncClient, body: dict[str, object], **kw: object
+    client: httpx.AsyncClient, body: dict[str, Any], ts: int | None = None
 ) -> httpx.Response:
     raw = orjson.dumps(body)
     return await client.post(
-        "/inbound/slack/v1/events",
-        content=raw,
-        headers=slack_headers(raw, **kw),  # type: ignore[arg-type]
+        "/inbound/slack/v1/events", content=raw, headers=slack_headers(raw, ts=ts)
     )
 
 
@@ -46,7 +45,7 @@ async def test_customer_sms_threads_in_slack_and_thread_reply_goes_back(
 ) -> None:
     hub = (await make_hub(client, tenant))["hubId"]
     tw = await twilio_integration(client, tenant, hub, fake_twilio)
-    slack_id, ws = await slack_integration(client, tenant, hub, fake_slack)
+    _, ws = await slack_integration(client, tenant, hub, fake_slack)
 
     await send_sms(client, tw, {"From": CUSTOMER, "Body": "my order <42> & more"})
     await wait_for(lambda: len(fake_slack.posts) == 1, what="thread start")
@@ -64,18 +63,19 @@ async def test_customer_sms_threads_in_slack_and_thread_reply_goes_back(
     # Slack's handshake, then an agent's reply typed in the thread.
     challenge = await slack_event(client, {"type": "url_verification", "challenge": "c-123"})
     assert challenge.status_code == 200 and challenge.json() == {"challenge": "c-123"}
-    event = {
+    message: dict[str, Any] = {
+        "type": "message",
+        "channel": "C2",
+        "user": "U0AGENT",
+        "text": "Shipped today &amp; tracked",
+        "ts": "1700000100.000001",
+        "thread_ts": first["ts"],
+        "client_msg_id": str(uuid.uuid4()),
+    }
+    event: dict[str, Any] = {
         "type": "event_callback",
         "team_id": ws.team_id,
-        "event": {
-            "type": "message",
-            "channel": "C2",
-            "user": "U0AGENT",
-            "text": "Shipped today &amp; tracked",
-            "ts": "1700000100.000001",
-            "thread_ts": first["ts"],
-            "client_msg_id": str(uuid.uuid4()),
-        },
+        "event": message,
     }
     r = await slack_event(client, event)
     assert r.status_code == 200, r.text
@@ -85,10 +85,10 @@ async def test_customer_sms_threads_in_slack_and_thread_reply_goes_back(
 
     # Ignored: the bot's own posts, top-level messages, threads the engine did not start.
     ignored = [
-        {**event["event"], "bot_id": "B0BOT", "ts": "1700000101.000001"},  # type: ignore[dict-item]
-        {**event["event"], "user": ws.bot_user_id, "ts": "1700000102.000001"},  # type: ignore[dict-item]
-        {**event["event"], "thread_ts": None, "ts": "1700000103.000001"},  # type: ignore[dict-item]
-        {**event["event"], "thread_ts": "1600000000.000001"},  # type: ignore[dict-item]
+        {**message, "bot_id": "B0BOT", "ts": "1700000101.000001"},
+        {**message, "user": ws.bot_user_id, "ts": "1700000102.000001"},
+        {**message, "thread_ts": None, "ts": "1700000103.000001"},
+        {**message, "thread_ts": "1600000000.000001"},
     ]
     for e in ignored:
         assert (await slack_event(client, {**event, "event": e})).status_code == 200
