@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from unihub.channels import messenger, slack, twilio
 from unihub.channels._http import JsonObject, request_json, text_field
-from unihub.channels.errors import ProviderUnavailable
+from unihub.channels.errors import ProviderUnavailable, redact
 from unihub.channels.models import SlackThread
 from unihub.conversations.models import Conversation
 from unihub.core.context import AppContext
@@ -142,7 +142,9 @@ async def _twilio(
         message = text_field(body, "message") or "no reason given"
         code = body.get("code")
         reason = f"{message} ({code})" if isinstance(code, int) else message
-        raise Rejected(f"Twilio refused the message: {reason} (HTTP {status})", status)
+        raise Rejected(
+            redact(f"Twilio refused the message: {reason} (HTTP {status})", [token]), status
+        )
     return status
 
 
@@ -195,6 +197,7 @@ async def _messenger(ctx: AppContext, secrets: dict[str, str], psid: str, node: 
     message = text_field(error, "message") or "no reason given"
     code = error.get("code")
     reason = f"{message} ({code})" if isinstance(code, int) else message
+    reason = redact(reason, [token])  # Graph may echo the request, token included
     if code in _MESSENGER_TRANSIENT or error.get("is_transient") is True:
         raise Retry(f"Facebook Messenger is throttling or failing: {reason}", status)
     raise Rejected(f"Facebook Messenger refused the message: {reason} (HTTP {status})", status)
