@@ -84,7 +84,12 @@ async def test_sms_in_to_direct_agent_and_reply_out_as_sms(
     assert fake_twilio.sent[1]["Body"] == "Your receipt"
     assert fake_twilio.sent[2]["Body"] == "Order 42\nTrack: https://example.com/t/42"
     assert "MediaUrl" not in fake_twilio.sent[2]
-    assert all(d.status == "delivered" for d in await deliveries_to(ctx, tw.id))
+
+    async def all_delivered() -> bool:  # recorded just after the provider answered
+        return all(d.status == "delivered" for d in await deliveries_to(ctx, tw.id))
+
+    await wait_for_async(all_delivered)
+    assert len(await deliveries_to(ctx, tw.id)) == 3
 
 
 async def test_bad_twilio_signature_is_refused_and_nothing_stored(
