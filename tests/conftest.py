@@ -57,6 +57,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
             "slack_authorize_url": f"{slack.base_url}/oauth/v2/authorize",
             "slack_client_id": slack.client_id,
             "slack_client_secret": slack.client_secret,
+            "slack_signing_secret": "test-slack-signing-secret",
             # Fakes in "slow" mode answer after 3 s; the app gives up sooner.
             "provider_timeout_s": 1.0,
         }

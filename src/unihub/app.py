@@ -84,6 +84,7 @@ def _include_routers(app: FastAPI) -> None:
     from unihub.delivery.endpoints import router as deliveries
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
+    from unihub.inbound.endpoints import router as provider_inbound
     from unihub.integrations.endpoints import router as integrations
     from unihub.tenants.endpoints import router as tenants
     from unihub.webchat.endpoints import router as webchat
@@ -98,5 +99,6 @@ def _include_routers(app: FastAPI) -> None:
         conversations,
         deliveries,
         webchat,
+        provider_inbound,
     ):
         app.include_router(router)

@@ -1,6 +1,7 @@
 """Every table's model, imported in one place for Alembic and for metadata-wide tools."""
 
 from unihub.activities.models import StoredActivity
+from unihub.channels.models import SlackThread
 from unihub.commands.models import ResponseCommand, TransferCommand
 from unihub.conversations.models import Conversation
 from unihub.core.database import Base
@@ -25,6 +26,7 @@ __all__ = [
     "RevokedSecret",
     "SigningKey",
     "SlackNonce",
+    "SlackThread",
     "StoredActivity",
     "Tenant",
     "TransferCommand",

@@ -7,6 +7,7 @@ setting (`https://graph.facebook.com/v19.0`), so tests prove the prefix is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,6 +39,9 @@ class FakeGraph(FakeProvider):
 
     def reset(self) -> None:
         self.pages: dict[str, FakePage] = {}
+        # Send API calls accepted (JSON bodies); `reject_recipients` PSIDs get a Graph 400.
+        self.sent: list[dict[str, Any]] = []
+        self.reject_recipients: set[str] = set()
         super().reset()
 
     def add_page(self, token: str, page_id: str, page_name: str, app_id: str) -> None:
@@ -49,7 +53,21 @@ class FakeGraph(FakeProvider):
             ("GET", "/{version}/me", self.me),
             ("GET", "/app", self.app_info),
             ("GET", "/{version}/app", self.app_info),
+            ("POST", "/me/messages", self.send_message),
+            ("POST", "/{version}/me/messages", self.send_message),
         ]
+
+    async def send_message(self, request: Request) -> Response:
+        page = self._page(request)
+        if isinstance(page, JSONResponse):
+            return page
+        body = await request.json()
+        if body.get("recipient", {}).get("id") in self.reject_recipients:
+            return graph_error("(#100) No matching user found", 100)
+        self.sent.append({"page_id": page.page_id, **body})
+        return JSONResponse(
+            {"recipient_id": body["recipient"]["id"], "message_id": f"m_{len(self.sent)}"}
+        )
 
     def _page(self, request: Request) -> FakePage | JSONResponse:
         token = request.query_params.get("access_token")

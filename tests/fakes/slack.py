@@ -48,6 +48,8 @@ class FakeSlack(FakeProvider):
         self.tokens: dict[str, FakeWorkspace] = {}
         # path -> Slack error code answered instead of the normal response
         self.forced_errors: dict[str, str] = {}
+        # chat.postMessage calls accepted (JSON bodies, with the `ts` answered)
+        self.posts: list[dict[str, Any]] = []
         super().reset()
 
     def add_install(self, code: str, workspace: FakeWorkspace) -> None:
@@ -60,7 +62,21 @@ class FakeSlack(FakeProvider):
             ("POST", "/oauth.v2.access", self.oauth_access),
             ("POST", "/auth.test", self.auth_test),
             ("GET", "/conversations.list", self.conversations_list),
+            ("POST", "/chat.postMessage", self.post_message),
         ]
+
+    async def post_message(self, request: Request) -> Response:
+        if forced := self.forced_errors.get(request.url.path):
+            return slack_error(forced)
+        ws = self._workspace(request)
+        if isinstance(ws, JSONResponse):
+            return ws
+        body = await request.json()
+        if body.get("channel") not in {c["id"] for c in ws.channels}:
+            return slack_error("channel_not_found")
+        ts = f"1700000000.{len(self.posts) + 1:06d}"
+        self.posts.append({**body, "ts": ts, "team_id": ws.team_id})
+        return JSONResponse({"ok": True, "channel": body["channel"], "ts": ts})
 
     async def oauth_access(self, request: Request) -> Response:
         if forced := self.forced_errors.get(request.url.path):

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     slack_client_secret: str = ""
     slack_scopes: str = "chat:write,channels:read,channels:history,im:history,users:read"
     provider_timeout_s: float = 10.0
+    # Slack Events API requests are verified with the Slack app's signing secret; without it
+    # every Slack event is refused.
+    slack_signing_secret: str = ""
+    # The externally visible base URL (e.g. https://hub.example.com) that providers call;
+    # Twilio signs the full URL, so behind a proxy it must be set. Unset: the request's own URL.
+    public_url: str | None = None
 
     rate_limit: str = "100/second"
     redis_url: str | None = None

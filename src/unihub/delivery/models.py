@@ -14,6 +14,8 @@ FAILED = "failed"
 
 WEBHOOK = "webhook"
 WEBSOCKET = "websocket"
+# Twilio SMS, Messenger and Slack: sent by `delivery.providers` through the provider's API.
+PROVIDER = "provider"
 
 
 class Delivery(Base):

@@ -18,9 +18,10 @@ import httpx
 
 from unihub.core.context import AppContext
 from unihub.core.urlguard import check_webhook_url
+from unihub.delivery import providers
 from unihub.delivery import repository as repo
 from unihub.delivery.clock import Clock
-from unihub.delivery.models import WEBHOOK, WEBSOCKET
+from unihub.delivery.models import PROVIDER, WEBHOOK, WEBSOCKET
 from unihub.delivery.repository import Claimed
 from unihub.delivery.sockets import SocketHub
 from unihub.delivery.webhooks import MAX_ATTEMPTS, RETRY_DELAYS, webhook_client, webhook_headers
@@ -34,6 +35,10 @@ DORMANT_EVERY = timedelta(minutes=1)
 
 class _Permanent(Exception):
     """A failure no retry can fix (receiver gone, paused or without a webhook URL)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class _Attempt(Exception):
@@ -119,6 +124,15 @@ class DeliveryWorker:
                 limit=min(self.batch, room),
                 skip_locked=skip_locked,
             )
+            if room > len(rows):
+                rows += await repo.claim(
+                    s,
+                    now=now,
+                    lease_until=now + self.lease,
+                    channel=PROVIDER,
+                    limit=min(self.batch, room - len(rows)),
+                    skip_locked=skip_locked,
+                )
             if local:
                 rows += await repo.claim(
                     s,
@@ -149,10 +163,13 @@ class DeliveryWorker:
                 await self._push(row)
                 return
             try:
-                status_code = await self._post(row, receiver)
+                if row.channel == PROVIDER:
+                    status_code = await self._provider(row, receiver)
+                else:
+                    status_code = await self._post(row, receiver)
             except _Permanent as exc:
                 async with self.ctx.db.write() as s:
-                    await repo.give_up(s, row.id, self.clock.now(), str(exc), None)
+                    await repo.give_up(s, row.id, self.clock.now(), str(exc), exc.status_code)
                 return
             except _Attempt as exc:
                 await self._failed_attempt(row, str(exc), exc.status_code)
@@ -211,6 +228,17 @@ class DeliveryWorker:
                 f"the webhook answered HTTP {response.status_code}", response.status_code
             )
         return response.status_code
+
+    async def _provider(self, row: Claimed, receiver: IntegrationRuntime | None) -> int | None:
+        """Twilio SMS, Messenger, Slack (`delivery.providers`): a provider's refusal fails the
+        row at once, a provider outage is retried on the webhook schedule."""
+        try:
+            return await providers.send(self.ctx, row, receiver)
+        except providers.Rejected as exc:
+            log.warning("delivery %s refused by the provider: %s", row.id, exc)
+            raise _Permanent(str(exc), exc.status_code) from None
+        except providers.Retry as exc:
+            raise _Attempt(str(exc), exc.status_code) from None
 
     async def _push(self, row: Claimed) -> None:
         frame = socket_frame(row.id, row.payload)

@@ -23,6 +23,8 @@ from unihub.integrations.types import INTEGRATION_ACTIVE, ChannelId
 # webhook (Direct/BYOI and the WebChat widget).
 _SOCKET_CHANNELS = frozenset({ChannelId.Direct, ChannelId.WebChat})
 _WEBHOOK_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System, ChannelId.Bot})
+# Channels whose activities go out through the provider's own API (`delivery.providers`).
+_PROVIDER_CHANNELS = frozenset({ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,10 @@ class IntegrationRuntime:
         return box.decrypt(self.encrypted_private_key)
 
     def delivery_channel(self) -> str | None:
-        """How the engine hands this integration its activities: "webhook", "websocket", or
-        None for provider channels (SMS, Messenger, Slack), which their own module serves."""
+        """How the engine hands this integration its activities: "webhook", "websocket",
+        "provider" (SMS, Messenger, Slack: the provider's API), or None (nothing to send to)."""
+        if self.channel in _PROVIDER_CHANNELS:
+            return "provider"
         if self.webhook_url and self.channel in _WEBHOOK_CHANNELS | _SOCKET_CHANNELS:
             return "webhook"
         if self.channel in _SOCKET_CHANNELS:

@@ -144,6 +144,10 @@ class TwilioConfig(ApiModel):
 
 class MessengerConfig(ApiModel):
     page_access_token: Credential
+    # Optional: the Facebook app secret (verifies X-Hub-Signature-256 on inbound webhooks)
+    # and the verify token of the subscription handshake (docs/channels.md).
+    app_secret: Credential | None = None
+    verify_token: Credential | None = None
 
 
 class SlackConfig(ApiModel):

@@ -277,10 +277,15 @@ async def _twilio(ctx: AppContext, config: TwilioConfig) -> _Prepared:
 
 async def _messenger(ctx: AppContext, config: MessengerConfig) -> _Prepared:
     page = await messenger.resolve_page(ctx.settings, config.page_access_token)
+    stored = {"pageAccessToken": config.page_access_token}
+    if config.app_secret:
+        stored["appSecret"] = config.app_secret
+    if config.verify_token:
+        stored["verifyToken"] = config.verify_token
     return _Prepared(
         "Customer",
         {"appId": page.app_id, "pageId": page.page_id},
-        secrets={"pageAccessToken": config.page_access_token},
+        secrets=stored,
         inbound_id=page.page_id,
         external_key=f"Messenger:{page.page_id}",
     )

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from unihub.core.database import Base, UTCDateTime, utcnow
+
+
+class SlackThread(Base):
+    """The Slack thread that carries one conversation for one Slack agent integration.
+
+    Written after the conversation's first post (its `ts` becomes the thread); later posts
+    reply in it, and replies typed in it come back to the conversation. Slack `ts` values are
+    unique per channel, hence the lookup key.
+    """
+
+    __tablename__ = "slack_threads"
+    __table_args__ = (UniqueConstraint("integration_id", "channel_id", "thread_ts"),)
+
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    integration_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("integrations.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
