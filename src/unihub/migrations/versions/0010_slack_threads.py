@@ -1,7 +1,7 @@
 """slack threads: one Slack thread per (conversation, Slack integration)
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-27 23:31:03.005793
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import unihub.core.database
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
