@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -99,6 +99,28 @@ async def delivered(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+_DELIVERED_MANY = (
+    update(Delivery.__table__)
+    .where(Delivery.__table__.c.id == bindparam("row_id"))
+    .values(
+        status=DELIVERED,
+        leased_until=None,
+        delivered_at=bindparam("at", type_=Delivery.__table__.c.delivered_at.type),
+        last_status_code=bindparam("code", type_=Delivery.__table__.c.last_status_code.type),
+        last_error=None,
+    )
+)
+
+
+async def delivered_many(
+    s: AsyncSession, rows: Sequence[tuple[uuid.UUID, datetime, int | None]]
+) -> None:
+    """`delivered` for many rows in one statement: (id, delivered at, HTTP status)."""
+    if rows:
+        params = [{"row_id": i, "at": at, "code": code} for i, at, code in rows]
+        await s.execute(_DELIVERED_MANY, params)
 
 
 async def retry_later(
