@@ -1,4 +1,4 @@
-# ruff: noqa: ASYNC110, ASYNC220, ASYNC221, S603
+# ruff: noqa: ASYNC220, ASYNC221, S603
 """Engine throughput and delivery latency, on SQLite and PostgreSQL.
 
 Starts a real `unihub serve` (fresh data dir or database `unihub_engine_bench`) and a local
@@ -21,7 +21,6 @@ import asyncio
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,11 +42,11 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import unihub.models  # noqa: E402, F401  (every table, for foreign keys)
 from unihub.core.config import Settings  # noqa: E402
 from unihub.core.database import Database  # noqa: E402
 from unihub.core.security import SecretBox, new_signing_key_hex, secret_key_material  # noqa: E402
 from unihub.integrations.models import Integration  # noqa: E402
-import unihub.models  # noqa: E402, F401  (every table, for foreign keys)
 
 
 def _port() -> int:
@@ -283,7 +282,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in BEFORE:
         out.append(
             f"| {r['backend']} (before) | {r['accepted_per_s']} | {r['p50_ms']:.0f} "
-            f"| {r['p99_ms']:.0f} | – | – | – |"
+            f"| {r['p99_ms']:.0f} | - | - | - |"
         )
     for r in rows:
         out.append(

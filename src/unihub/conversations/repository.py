@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
-
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, and_, bindparam, case, insert, select, update
+from sqlalchemy import BigInteger, Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.activities.models import StoredActivity
@@ -88,9 +87,9 @@ async def add_accepted(
     s: AsyncSession, activity: dict[str, Any], outbox: Sequence[dict[str, Any]]
 ) -> None:
     """Insert an activity and its outbox rows (column values), skipping the ORM unit of work."""
-    await s.execute(insert(StoredActivity.__table__), activity)
+    await s.execute(insert(cast(Table, StoredActivity.__table__)), activity)
     if outbox:
-        await s.execute(insert(Delivery.__table__), list(outbox))
+        await s.execute(insert(cast(Table, Delivery.__table__)), list(outbox))
 
 
 _CLOSE = {"status": CLOSED, "open_key": None}

@@ -417,7 +417,9 @@ def _delivery(
     engine: EngineRuntime,
 ) -> Delivery:
     return Delivery(
-        **_delivery_values(c, stored.id, stored.event_id, stored.seq, receiver, channel, payload, now)
+        **_delivery_values(
+            c, stored.id, stored.event_id, stored.seq, receiver, channel, payload, now
+        )
     )
 
 

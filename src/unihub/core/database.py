@@ -4,7 +4,8 @@ SQLite runs in WAL mode with foreign keys on; write transactions take the write 
 (`BEGIN IMMEDIATE`) so concurrent writers queue on `busy_timeout` instead of failing on a lock
 upgrade. Within one process they first queue on an asyncio lock: SQLite admits one writer at a
 time anyway, and its busy handler waits by sleeping (1, 2, 5, 10... ms), which under load cost
-more than the writes themselves. PostgreSQL uses its defaults (READ COMMITTED) and constraints for concurrency.
+more than the writes themselves. PostgreSQL uses its defaults (READ COMMITTED) and constraints
+for concurrency.
 """
 
 from __future__ import annotations

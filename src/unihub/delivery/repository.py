@@ -6,13 +6,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, exists, func, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from unihub.delivery.models import DELIVERED, FAILED, PENDING, Delivery
+
+_TABLE = cast(Table, Delivery.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,7 @@ def _claim_statement(*, by_receiver: bool, skip_locked: bool) -> Any:
     The outer UPDATE re-checks the lease, so two workers racing for a row cannot both win.
     Claiming counts as an attempt: an attempt cut off by a crash is a failed attempt.
     """
-    when = Delivery.__table__.c.next_attempt_at.type
+    when = _TABLE.c.next_attempt_at.type
     now = bindparam("b_now", type_=when)
     older = aliased(Delivery)
     older_pending = exists().where(
@@ -62,9 +64,7 @@ def _claim_statement(*, by_receiver: bool, skip_locked: bool) -> Any:
     return (
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == PENDING, free)
-        .values(
-            leased_until=bindparam("b_lease_until", type_=when), attempts=Delivery.attempts + 1
-        )
+        .values(leased_until=bindparam("b_lease_until", type_=when), attempts=Delivery.attempts + 1)
         .returning(
             Delivery.id,
             Delivery.hub_id,
@@ -128,13 +128,13 @@ async def delivered(
 
 
 _DELIVERED_MANY = (
-    update(Delivery.__table__)
-    .where(Delivery.__table__.c.id == bindparam("row_id"))
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
     .values(
         status=DELIVERED,
         leased_until=None,
-        delivered_at=bindparam("at", type_=Delivery.__table__.c.delivered_at.type),
-        last_status_code=bindparam("code", type_=Delivery.__table__.c.last_status_code.type),
+        delivered_at=bindparam("at", type_=_TABLE.c.delivered_at.type),
+        last_status_code=bindparam("code", type_=_TABLE.c.last_status_code.type),
         last_error=None,
     )
 )

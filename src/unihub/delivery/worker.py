@@ -228,9 +228,7 @@ class DeliveryWorker:
             log.warning("delivery %s failed for good: %s", row.id, error)
         else:
             next_at = now + RETRY_DELAYS[row.attempts]
-            await self._record(
-                lambda s: repo.retry_later(s, row.id, next_at, error, status_code)
-            )
+            await self._record(lambda s: repo.retry_later(s, row.id, next_at, error, status_code))
 
     async def _post(self, row: Claimed, receiver: IntegrationRuntime | None) -> int:
         if receiver is None:
