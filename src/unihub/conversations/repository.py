@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, case, literal, select, update
+from sqlalchemy import BigInteger, Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.activities.models import StoredActivity
 from unihub.conversations.models import CLOSED, OPEN, Conversation
+from unihub.delivery.models import Delivery
 from unihub.hubs.models import Hub
 
 
@@ -20,6 +23,25 @@ async def get(
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
+_WITH_HUB = (
+    select(Conversation, Hub)
+    .outerjoin(Hub, and_(Hub.id == Conversation.hub_id, Hub.tenant_id == Conversation.tenant_id))
+    .where(
+        Conversation.id == bindparam("conversation_id"),
+        Conversation.tenant_id == bindparam("tenant_id"),
+    )
+)
+
+
+async def get_with_hub(
+    s: AsyncSession, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> tuple[Conversation | None, Hub | None]:
+    """The conversation and its hub (None when deleted) in one round trip: the accept path."""
+    params = {"conversation_id": conversation_id, "tenant_id": tenant_id}
+    row = (await s.execute(_WITH_HUB, params)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 async def get_open(s: AsyncSession, open_key: str) -> Conversation | None:
     stmt = select(Conversation).where(Conversation.open_key == open_key)
     return (await s.execute(stmt)).scalar_one_or_none()
@@ -30,6 +52,24 @@ async def hub(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub |
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
+# Built once: constructing the expression cost more than running it on the hot path.
+_NOW_MS = bindparam("now_ms", type_=BigInteger)
+_NEXT_EVENT = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"), Conversation.status == OPEN)
+    .values(
+        last_seq=Conversation.last_seq + 1,
+        last_event_id=case(
+            (Conversation.last_event_id + 1 > _NOW_MS, Conversation.last_event_id + 1),
+            else_=_NOW_MS,
+        ),
+        last_activity_at=bindparam("now", type_=Conversation.__table__.c.last_activity_at.type),
+    )
+    .returning(Conversation.last_seq, Conversation.last_event_id)
+    .execution_options(synchronize_session=False)
+)
+
+
 async def next_event(
     s: AsyncSession, conversation_id: uuid.UUID, now: datetime, now_ms: int
 ) -> tuple[int, int] | None:
@@ -38,22 +78,18 @@ async def next_event(
     The UPDATE holds the conversation's row lock until commit, so activities of one
     conversation commit in sequence order (their deliveries can never appear out of order).
     """
-    ms = literal(now_ms, BigInteger)
-    stmt = (
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.status == OPEN)
-        .values(
-            last_seq=Conversation.last_seq + 1,
-            last_event_id=case(
-                (Conversation.last_event_id + 1 > ms, Conversation.last_event_id + 1), else_=ms
-            ),
-            last_activity_at=now,
-        )
-        .returning(Conversation.last_seq, Conversation.last_event_id)
-        .execution_options(synchronize_session=False)
-    )
-    row = (await s.execute(stmt)).first()
+    params = {"conversation_id": conversation_id, "now": now, "now_ms": now_ms}
+    row = (await s.execute(_NEXT_EVENT, params)).first()
     return (int(row[0]), int(row[1])) if row is not None else None
+
+
+async def add_accepted(
+    s: AsyncSession, activity: dict[str, Any], outbox: Sequence[dict[str, Any]]
+) -> None:
+    """Insert an activity and its outbox rows (column values), skipping the ORM unit of work."""
+    await s.execute(insert(cast(Table, StoredActivity.__table__)), activity)
+    if outbox:
+        await s.execute(insert(cast(Table, Delivery.__table__)), list(outbox))
 
 
 _CLOSE = {"status": CLOSED, "open_key": None}

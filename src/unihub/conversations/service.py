@@ -384,22 +384,33 @@ def _stored(
     sides: set[str],
     now: datetime,
 ) -> StoredActivity:
-    return StoredActivity(
-        id=uuid.uuid4(),
-        tenant_id=c.tenant_id,
-        conversation_id=c.id,
-        seq=c.last_seq,
-        event_id=activity["eventId"],
-        type=activity["type"],
-        sender_integration_id=sender_id,
-        sender_type=sender_type,
-        side_customer="Customer" in sides,
-        side_agent="Agent" in sides,
-        side_bot="Bot" in sides,
-        external_id=activity.get("externalId"),
-        body=orjson.dumps(activity).decode(),
-        created=now,
-    )
+    return StoredActivity(**_stored_values(c, activity, sender_type, sender_id, sides, now))
+
+
+def _stored_values(
+    c: Conversation,
+    activity: dict[str, Any],
+    sender_type: str,
+    sender_id: uuid.UUID | None,
+    sides: set[str],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": c.tenant_id,
+        "conversation_id": c.id,
+        "seq": c.last_seq,
+        "event_id": activity["eventId"],
+        "type": activity["type"],
+        "sender_integration_id": sender_id,
+        "sender_type": sender_type,
+        "side_customer": "Customer" in sides,
+        "side_agent": "Agent" in sides,
+        "side_bot": "Bot" in sides,
+        "external_id": activity.get("externalId"),
+        "body": orjson.dumps(activity).decode(),
+        "created": now,
+    }
 
 
 def _delivery(
@@ -412,21 +423,38 @@ def _delivery(
     engine: EngineRuntime,
 ) -> Delivery:
     return Delivery(
-        id=uuid.uuid4(),
-        tenant_id=c.tenant_id,
-        hub_id=c.hub_id,
-        conversation_id=c.id,
-        activity_id=stored.id,
-        event_id=stored.event_id,
-        receiver_id=receiver.id,
-        channel=channel,
-        seq=stored.seq,
-        payload=payload.decode(),
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,  # due at once for every worker, whatever its clock
-        created=now,
+        **_delivery_values(
+            c, stored.id, stored.event_id, stored.seq, receiver, channel, payload, now
+        )
     )
+
+
+def _delivery_values(
+    c: Conversation,
+    activity_id: uuid.UUID,
+    event_id: int,
+    seq: int,
+    receiver: IntegrationRuntime,
+    channel: str,
+    payload: bytes,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": c.tenant_id,
+        "hub_id": c.hub_id,
+        "conversation_id": c.id,
+        "activity_id": activity_id,
+        "event_id": event_id,
+        "receiver_id": receiver.id,
+        "channel": channel,
+        "seq": seq,
+        "payload": payload.decode(),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,  # due at once for every worker, whatever its clock
+        "created": now,
+    }
 
 
 async def post_activity(
@@ -440,12 +468,11 @@ async def post_activity(
     """`only_integration` (WebChat tokens): the conversation must be that customer
     integration's, and the sender is always its customer."""
     async with ctx.db.read() as s:
-        conversation = await repo.get(s, tenant_id, conversation_id)
+        conversation, hub = await repo.get_with_hub(s, tenant_id, conversation_id)
         if conversation is None or (
             only_integration is not None and conversation.integration_id != only_integration
         ):
             raise conversation_not_found(conversation_id)
-        hub = await repo.hub(s, tenant_id, conversation.hub_id)
         members = await integrations.of_hub(s, conversation.hub_id) if hub else []
     body = _validate(DirectInboundActivity, raw, _INBOUND_CODES, 5023)
     if conversation.status != OPEN:
@@ -505,29 +532,31 @@ async def _accept(
             )
 
         stored_body = wire(primary_src)
-        stored = _stored(
+        stored = _stored_values(
             conversation, stored_body, plan.sender.integration_type, plan.sender.id, plan.sides, now
         )
-        s.add(stored)
-        outbox: list[Delivery] = []
+        seq, activity_id = conversation.last_seq, stored["id"]
+
+        def delivery(r: IntegrationRuntime, channel: str, payload: bytes) -> dict[str, Any]:
+            return _delivery_values(
+                conversation, activity_id, event_id, seq, r, channel, payload, now
+            )
+
+        outbox: list[dict[str, Any]] = []
         for r in plan.recipients:
             channel = r.delivery_channel()
             if channel is not None:
                 payload = _direct(conversation, r, wire(routing.source(conversation, r)))
-                outbox.append(_delivery(conversation, stored, r, channel, payload, now, engine))
+                outbox.append(delivery(r, channel, payload))
         for o in plan.observers:
             if o.webhook_url:
-                payload = _system(conversation, o, stored_body)
-                outbox.append(_delivery(conversation, stored, o, WEBHOOK, payload, now, engine))
+                outbox.append(delivery(o, WEBHOOK, _system(conversation, o, stored_body)))
         if plan.echo is not None:
             channel = plan.echo.delivery_channel()
             if channel is not None:
                 payload = _direct(conversation, plan.echo, wire(primary_src, is_echo=True))
-                outbox.append(
-                    _delivery(conversation, stored, plan.echo, channel, payload, now, engine)
-                )
-        await s.flush()  # the activity row first: deliveries reference it
-        s.add_all(outbox)
+                outbox.append(delivery(plan.echo, channel, payload))
+        await repo.add_accepted(s, stored, outbox)
         if outbox:
             await engine.notifier.in_tx(s)
     if outbox:

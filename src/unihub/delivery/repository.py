@@ -6,12 +6,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from unihub.delivery.models import DELIVERED, FAILED, PENDING, Delivery
+
+_TABLE = cast(Table, Delivery.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,22 +28,15 @@ class Claimed:
     attempts: int
 
 
-async def claim(
-    s: AsyncSession,
-    *,
-    now: datetime,
-    lease_until: datetime,
-    channel: str,
-    limit: int,
-    receivers: Sequence[uuid.UUID] | None = None,
-    skip_locked: bool = False,
-) -> list[Claimed]:
+def _claim_statement(*, by_receiver: bool, skip_locked: bool) -> Any:
     """Lease up to `limit` due rows, each the oldest pending one of its (conversation,
     receiver) pair, so a pair never has two rows in flight nor a row overtaking an older one.
 
     The outer UPDATE re-checks the lease, so two workers racing for a row cannot both win.
     Claiming counts as an attempt: an attempt cut off by a crash is a failed attempt.
     """
+    when = _TABLE.c.next_attempt_at.type
+    now = bindparam("b_now", type_=when)
     older = aliased(Delivery)
     older_pending = exists().where(
         older.conversation_id == Delivery.conversation_id,
@@ -53,22 +49,22 @@ async def claim(
         select(Delivery.id)
         .where(
             Delivery.status == PENDING,
-            Delivery.channel == channel,
+            Delivery.channel == bindparam("b_channel"),
             Delivery.next_attempt_at <= now,
             free,
             ~older_pending,
         )
         .order_by(Delivery.next_attempt_at, Delivery.seq)
-        .limit(limit)
+        .limit(bindparam("b_limit", type_=Integer))
     )
-    if receivers is not None:
-        due = due.where(Delivery.receiver_id.in_(list(receivers)))
+    if by_receiver:
+        due = due.where(Delivery.receiver_id.in_(bindparam("b_receivers", expanding=True)))
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    stmt = (
+    return (
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == PENDING, free)
-        .values(leased_until=lease_until, attempts=Delivery.attempts + 1)
+        .values(leased_until=bindparam("b_lease_until", type_=when), attempts=Delivery.attempts + 1)
         .returning(
             Delivery.id,
             Delivery.hub_id,
@@ -80,7 +76,37 @@ async def claim(
         )
         .execution_options(synchronize_session=False)
     )
-    rows = (await s.execute(stmt)).all()
+
+
+# Built once: constructing this expression cost more CPU than running it.
+_CLAIM = {
+    (by_receiver, skip_locked): _claim_statement(by_receiver=by_receiver, skip_locked=skip_locked)
+    for by_receiver in (False, True)
+    for skip_locked in (False, True)
+}
+
+
+async def claim(
+    s: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    channel: str,
+    limit: int,
+    receivers: Sequence[uuid.UUID] | None = None,
+    skip_locked: bool = False,
+) -> list[Claimed]:
+    """See `_claim_statement`."""
+    params: dict[str, Any] = {
+        "b_now": now,
+        "b_lease_until": lease_until,
+        "b_channel": channel,
+        "b_limit": limit,
+    }
+    if receivers is not None:
+        params["b_receivers"] = list(receivers)
+    stmt = _CLAIM[(receivers is not None, skip_locked)]
+    rows = (await s.execute(stmt, params)).all()
     return [Claimed(*row) for row in rows]
 
 
@@ -99,6 +125,28 @@ async def delivered(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+_DELIVERED_MANY = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(
+        status=DELIVERED,
+        leased_until=None,
+        delivered_at=bindparam("at", type_=_TABLE.c.delivered_at.type),
+        last_status_code=bindparam("code", type_=_TABLE.c.last_status_code.type),
+        last_error=None,
+    )
+)
+
+
+async def delivered_many(
+    s: AsyncSession, rows: Sequence[tuple[uuid.UUID, datetime, int | None]]
+) -> None:
+    """`delivered` for many rows in one statement: (id, delivered at, HTTP status)."""
+    if rows:
+        params = [{"row_id": i, "at": at, "code": code} for i, at, code in rows]
+        await s.execute(_DELIVERED_MANY, params)
 
 
 async def retry_later(

@@ -13,10 +13,6 @@ import hmac
 import uuid
 from datetime import timedelta
 
-import httpx
-
-from unihub.core.http import USER_AGENT
-
 SOURCE_SYSTEM = "engine.hubster.io"
 TIMEOUT_S = 10.0
 # Reference retry policy: immediately, then 2, 4, 6, 8 and 10 minutes after the previous try.
@@ -57,13 +53,3 @@ def webhook_headers(
         # Stable across retries and restarts: receivers de-duplicate on it.
         "x-hubster-delivery-id": str(delivery_id),
     }
-
-
-def webhook_client() -> httpx.AsyncClient:
-    """Built like `core.http.provider_client`, but without a base URL (one per receiver)."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(TIMEOUT_S),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-    )

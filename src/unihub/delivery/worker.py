@@ -4,6 +4,12 @@ conversations.
 Every process runs one. It wakes on a local or cross-process signal and also polls, so rows
 left behind by a crashed process are picked up once their lease runs out. Each send runs in
 its own task; a slow receiver only holds up its own (conversation, receiver) pairs.
+
+Outcomes are recorded in batches: each send queues its outcome and waits until a single
+transaction has written every outcome queued meanwhile (one write per batch instead of one per
+delivery). A send counts as finished, and its pair's next row becomes claimable, only once its
+outcome is committed; a crash before that leaves the row leased, so it is sent again after the
+lease (at least once, never lost).
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-import httpx
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.core.context import AppContext
+from unihub.core.http import webhook_client
 from unihub.core.urlguard import check_webhook_url
 from unihub.delivery import providers
 from unihub.delivery import repository as repo
@@ -24,7 +33,7 @@ from unihub.delivery.clock import Clock
 from unihub.delivery.models import PROVIDER, WEBHOOK, WEBSOCKET
 from unihub.delivery.repository import Claimed
 from unihub.delivery.sockets import SocketHub
-from unihub.delivery.webhooks import MAX_ATTEMPTS, RETRY_DELAYS, webhook_client, webhook_headers
+from unihub.delivery.webhooks import MAX_ATTEMPTS, RETRY_DELAYS, TIMEOUT_S, webhook_headers
 from unihub.integrations import runtime as integrations
 from unihub.integrations.runtime import IntegrationRuntime
 
@@ -47,6 +56,12 @@ class _Attempt(Exception):
         self.status_code = status_code
 
 
+# A queued outcome: a write to run in the batch transaction, or ("delivered", id, at, code)
+# rows, which are written together in one statement.
+_Write = Callable[[AsyncSession], Awaitable[None]]
+_Delivered = tuple[uuid.UUID, datetime, int | None]
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -65,8 +80,11 @@ class DeliveryWorker:
         self.batch = batch
         self.max_in_flight = max_in_flight
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+        self._recorder: asyncio.Task[None] | None = None
+        self._queued: list[tuple[_Write | _Delivered, asyncio.Future[None]]] = []
+        self._record_wake = asyncio.Event()
         self._last_dormant: datetime | None = None
 
     @property
@@ -74,7 +92,8 @@ class DeliveryWorker:
         return timedelta(seconds=self.ctx.settings.delivery_lease_s)
 
     async def start(self) -> None:
-        self._client = webhook_client()
+        self._client = webhook_client(TIMEOUT_S)
+        self._recorder = asyncio.create_task(self._record_loop(), name="unihub-delivery-outcomes")
         self._task = asyncio.create_task(self._run(), name="unihub-delivery-worker")
 
     async def stop(self) -> None:
@@ -86,8 +105,48 @@ class DeliveryWorker:
             task.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._recorder is not None:
+            self._recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
+
+    async def _record(self, outcome: _Write | _Delivered) -> None:
+        """Queue an outcome and wait until it is committed (raises if the batch failed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((outcome, done))
+        self._record_wake.set()
+        await done
+
+    async def _record_loop(self) -> None:
+        while True:
+            await self._record_wake.wait()
+            self._record_wake.clear()
+            batch, self._queued = self._queued, []
+            if not batch:
+                continue
+            try:
+                async with self.ctx.db.write() as s:
+                    rows: list[_Delivered] = []
+                    for outcome, _ in batch:
+                        if isinstance(outcome, tuple):
+                            rows.append(outcome)
+                        else:
+                            await outcome(s)
+                    await repo.delivered_many(s, rows)
+            except asyncio.CancelledError:
+                for _, done in batch:
+                    done.cancel()
+                raise
+            except Exception as exc:  # each waiting send logs it; leases cover the rows
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def _run(self) -> None:
         poll = self.ctx.settings.delivery_poll_s
@@ -168,14 +227,13 @@ class DeliveryWorker:
                 else:
                     status_code = await self._post(row, receiver)
             except _Permanent as exc:
-                async with self.ctx.db.write() as s:
-                    await repo.give_up(s, row.id, self.clock.now(), str(exc), exc.status_code)
+                now, error, code = self.clock.now(), str(exc), exc.status_code
+                await self._record(lambda s: repo.give_up(s, row.id, now, error, code))
                 return
             except _Attempt as exc:
                 await self._failed_attempt(row, str(exc), exc.status_code)
                 return
-            async with self.ctx.db.write() as s:
-                await repo.delivered(s, row.id, self.clock.now(), status_code)
+            await self._record((row.id, self.clock.now(), status_code))
         except asyncio.CancelledError:
             raise
         except Exception:  # the lease runs out and another attempt follows
@@ -183,14 +241,12 @@ class DeliveryWorker:
 
     async def _failed_attempt(self, row: Claimed, error: str, status_code: int | None) -> None:
         now = self.clock.now()
-        async with self.ctx.db.write() as s:
-            if row.attempts >= MAX_ATTEMPTS:
-                await repo.give_up(s, row.id, now, error, status_code)
-                log.warning("delivery %s failed for good: %s", row.id, error)
-            else:
-                await repo.retry_later(
-                    s, row.id, now + RETRY_DELAYS[row.attempts], error, status_code
-                )
+        if row.attempts >= MAX_ATTEMPTS:
+            await self._record(lambda s: repo.give_up(s, row.id, now, error, status_code))
+            log.warning("delivery %s failed for good: %s", row.id, error)
+        else:
+            next_at = now + RETRY_DELAYS[row.attempts]
+            await self._record(lambda s: repo.retry_later(s, row.id, next_at, error, status_code))
 
     async def _post(self, row: Claimed, receiver: IntegrationRuntime | None) -> int:
         if receiver is None:
@@ -218,16 +274,18 @@ class DeliveryWorker:
         )
         assert self._client is not None
         try:
-            response = await self._client.post(url, content=body, headers=headers)
-        except httpx.TimeoutException:
+            async with self._client.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                await response.read()  # drain, so the connection is kept alive
+                status_code = response.status
+        except TimeoutError:
             raise _Attempt("the webhook did not answer within 10 seconds") from None
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
             raise _Attempt(f"the webhook could not be reached: {type(exc).__name__}") from None
-        if not 200 <= response.status_code < 300:
-            raise _Attempt(
-                f"the webhook answered HTTP {response.status_code}", response.status_code
-            )
-        return response.status_code
+        if not 200 <= status_code < 300:
+            raise _Attempt(f"the webhook answered HTTP {status_code}", status_code)
+        return status_code
 
     async def _provider(self, row: Claimed, receiver: IntegrationRuntime | None) -> int | None:
         """Twilio SMS, Messenger, Slack (`delivery.providers`): a provider's refusal fails the
@@ -243,11 +301,9 @@ class DeliveryWorker:
     async def _push(self, row: Claimed) -> None:
         frame = socket_frame(row.id, row.payload)
         if await self.sockets.push(row.receiver_id, frame):
-            async with self.ctx.db.write() as s:
-                await repo.delivered(s, row.id, self.clock.now(), None)
+            await self._record((row.id, self.clock.now(), None))
         else:
-            async with self.ctx.db.write() as s:
-                await repo.release(s, row.id)
+            await self._record(lambda s: repo.release(s, row.id))
 
     async def _maybe_close_dormant(self) -> None:
         now = self.clock.now()
