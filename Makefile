@@ -24,8 +24,11 @@ lint: install
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
+# Starts its own servers (and PostgreSQL/Redis via scripts/services.sh); writes BENCHMARKS.md.
 bench: install
-	$(BIN)/python -m bench
+	eval "$$(scripts/services.sh start)" && \
+	  $(BIN)/python -m bench $(BENCH_ARGS) && \
+	  $(BIN)/python -m bench.engine | tee bench/results/engine.md
 
 clean:
 	rm -rf $(VENV) data
