@@ -1,5 +1,6 @@
 -- One request shape per run, read from the spec file the harness passes after `--`.
--- With `unique`, every `{u}` in the body becomes <thread>-<start time>-<random>-<counter>,
+-- With `unique`, every `{u}` in the body becomes <thread>x<start time>x<random>x<counter>
+-- (letters and digits only: it also makes Twilio number SIDs),
 -- distinct across threads, connections and runs (hub names, Twilio numbers must not repeat).
 local threads = {}
 local next_id = 0
@@ -44,7 +45,7 @@ function init(args)
   body_template = spec.body
   unique = spec.unique
   math.randomseed(os.time() * 1000 + tid)
-  prefix = string.format("%d-%d-%d-", tid, os.time(), math.random(1, 1000000000))
+  prefix = string.format("%dx%dx%dx", tid, os.time(), math.random(1, 1000000000))
   counter = 0
   if not unique and body_template ~= "" then
     wrk.body = body_template
