@@ -14,12 +14,22 @@ import asyncio
 import sqlite3
 import uuid
 import weakref
+from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, Row, create_engine, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Row,
+    Select,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -180,6 +190,40 @@ def _is_busy(exc: OperationalError) -> bool:
 Query = Executable | tuple[Executable, Mapping[str, Any] | None]
 
 
+class Prepared:
+    """A read-only Core `select` for the hottest point reads, run on the raw SQLite driver.
+
+    SQLAlchemy's execute path (connection, execution context, result, row objects) cost
+    several times the query itself on GET hub (profiled). On the inline SQLite reader the
+    statement is compiled once and run on the pooled sqlite3 connection, with the same bind
+    and result type processing; rows are named tuples (attribute and index access). Anywhere
+    else, and on any driver error (so errors surface as SQLAlchemy's), it is a plain statement.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: tuple[str, list[tuple[str, Any, Any]], list[Any], type] | None = None
+
+    def compiled(self, dialect: Dialect) -> tuple[str, list[tuple[str, Any, Any]], list[Any], type]:
+        if self._compiled is None:
+            compiled = self.statement.compile(dialect=dialect)
+            binds = [
+                (
+                    name,
+                    compiled.binds[name].effective_value,
+                    compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+                )
+                for name in compiled.positiontup or ()
+            ]
+            columns = self.statement.selected_columns
+            results = [
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            ]
+            row = namedtuple("row", list(columns.keys()), rename=True)  # type: ignore[misc]
+            self._compiled = (compiled.string, binds, results, row)
+        return self._compiled
+
+
 class Database:
     """One engine and its session factory.
 
@@ -256,10 +300,35 @@ class Database:
             return await aconn.run_sync(work)
 
     async def fetch_first(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
+        self, statement: Executable | Prepared, params: Mapping[str, Any] | None = None
     ) -> Row[Any] | None:
+        if isinstance(statement, Prepared):
+            if self._inline is not None:
+                try:
+                    return cast("Row[Any] | None", self._fetch_first_raw(statement, params or {}))
+                except sqlite3.Error:
+                    pass  # run it again below, where errors are wrapped and pools heal
+            statement = statement.statement
         rows = (await self.fetch((statement, params)))[0]
         return rows[0] if rows else None
+
+    def _fetch_first_raw(self, prepared: Prepared, params: Mapping[str, Any]) -> Any:
+        assert self._inline is not None
+        sql, binds, results, row = prepared.compiled(self._inline.dialect)
+        args = []
+        for name, default, process in binds:
+            value = params.get(name, default)
+            args.append(value if process is None or value is None else process(value))
+        fairy = self._inline.raw_connection()
+        try:
+            cursor = fairy.dbapi_connection.execute(sql, args)  # type: ignore[union-attr]
+            raw = cursor.fetchone()
+            cursor.close()
+        finally:
+            fairy.close()
+        if raw is None:
+            return None
+        return row(*[v if p is None else p(v) for p, v in zip(results, raw, strict=True)])
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from unihub.core.database import Database
+from unihub.core.database import Database, Prepared
 from unihub.hubs.models import Hub, HubCount
 
 # Plain column reads: rows, not ORM objects, on the hot read paths (no identity map).
@@ -23,7 +23,9 @@ async def get(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub |
 
 
 # Built once: GET hub is the hottest read, and building a select costs more than running it.
-_BY_ID = select(*_COLUMNS).where(Hub.id == bindparam("hub_id"), Hub.tenant_id == bindparam("tid"))
+_BY_ID = Prepared(
+    select(*_COLUMNS).where(Hub.id == bindparam("hub_id"), Hub.tenant_id == bindparam("tid"))
+)
 
 
 async def get_row(db: Database, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Row[Any] | None:
