@@ -8,7 +8,7 @@ from starlette.middleware.cors import CORSMiddleware
 from unihub.core.context import AppContext
 from unihub.hardening.faults import install_fault_handlers
 from unihub.hardening.idempotency import IdempotencyMiddleware
-from unihub.hardening.limits import BodyLimitMiddleware, TimeLimitMiddleware
+from unihub.hardening.limits import LimitsMiddleware
 from unihub.hardening.observability import Metrics, ObservabilityMiddleware
 from unihub.hardening.observability import router as metrics_router
 from unihub.hardening.ratelimit import RateLimitMiddleware, rate_limit_enabled
@@ -28,7 +28,7 @@ def install_hardening(app: FastAPI, ctx: AppContext) -> None:
     """Call before the request-id middleware is added, so that one stays outermost.
 
     Starlette runs the last added middleware first; the resulting order per request is:
-    request id -> access log and metrics -> CORS -> body limit -> time limit -> rate limit
+    request id -> access log and metrics -> CORS -> body and time limits -> rate limit
     -> idempotency -> routing. So every answer, 413/408/429 included, is counted and logged
     with its request id, and the limits apply before any database work.
     """
@@ -43,8 +43,9 @@ def install_hardening(app: FastAPI, ctx: AppContext) -> None:
         app.add_middleware(
             RateLimitMiddleware, ctx=ctx, spec=settings.rate_limit, redis_url=settings.redis_url
         )
-    app.add_middleware(TimeLimitMiddleware, seconds=settings.request_timeout_s)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        LimitsMiddleware, max_bytes=settings.max_body_bytes, seconds=settings.request_timeout_s
+    )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

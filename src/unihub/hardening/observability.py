@@ -41,6 +41,21 @@ class Metrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
+        # `labels()` builds and locks on every call; the label space is small and fixed
+        # (route templates x methods x statuses), so each pair of children is kept.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (method, route, str(status))
+            children = self._children[key] = (
+                self.requests.labels(*labels),
+                self.latency.labels(*labels),
+            )
+        children[0].inc()
+        children[1].observe(elapsed)
 
 
 def route_template(scope: Scope) -> str:
@@ -73,9 +88,7 @@ class ObservabilityMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             route = route_template(scope)
-            labels = (scope["method"], route, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(elapsed)
+            self.metrics.observe(scope["method"], route, status, elapsed)
             if self.log_access:
                 fields: dict[str, object] = {
                     # Taken now: a handler may format the record after the request is over.
