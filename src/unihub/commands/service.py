@@ -129,16 +129,25 @@ TRANSFER: CommandKind[TransferCommand] = CommandKind(
 # --------------------------------------------------------------------------- response
 
 
-def response_wire(c: ResponseCommand) -> dict[str, Any]:
-    out: dict[str, Any] = {"commandId": str(c.id), "hubId": str(c.hub_id), "name": c.name}
+def response_summary(c: ResponseCommand) -> dict[str, Any]:
+    """The command without ids and payloads (also what `::x --list` shows in a chat)."""
+    out: dict[str, Any] = {"name": c.name}
     if c.category is not None:
         out["category"] = c.category
     if c.description is not None:
         out["description"] = c.description
     out["integrationTypeId"] = c.integration_type
     out["type"] = c.type
-    out["responses"] = c.responses
     return out
+
+
+def response_wire(c: ResponseCommand) -> dict[str, Any]:
+    return {
+        "commandId": str(c.id),
+        "hubId": str(c.hub_id),
+        **response_summary(c),
+        "responses": c.responses,
+    }
 
 
 def _with_responses(
