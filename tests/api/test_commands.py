@@ -13,7 +13,7 @@ import pytest
 
 from tests.api import test_response_commands as responses
 from tests.api import test_transfer_commands as transfers
-from tests.api.test_transfer_commands import new_hub
+from tests.api.helpers import new_hub
 from tests.conftest import TenantCreds, codes
 
 

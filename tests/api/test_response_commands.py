@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_transfer_commands import new_hub
+from tests.api.helpers import new_hub
 from tests.conftest import TenantCreds, codes
 from unihub.commands import service
 from unihub.core.context import AppContext

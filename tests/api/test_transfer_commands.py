@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.helpers import new_hub
 from tests.conftest import TenantCreds, codes
 
 BASE = "/api/v1/commands/transfers"
@@ -18,17 +19,6 @@ DOC_EXAMPLE = {
     "linkDescription": "Click here to be transferred",
     "mountDelay": 1000,
 }
-
-
-async def new_hub(client: httpx.AsyncClient, t: TenantCreds) -> str:
-    r = await client.post(
-        "/api/v1/hubs",
-        json={"name": f"hub-{uuid.uuid4().hex[:8]}", "description": "d"},
-        headers=t.portal,
-    )
-    assert r.status_code == 200, r.text
-    hub_id: str = r.json()["hubId"]
-    return hub_id
 
 
 async def create(
