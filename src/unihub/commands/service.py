@@ -4,7 +4,8 @@ response payloads validated with the activity schemas the engine sends them with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -28,7 +29,7 @@ from unihub.core.context import AppContext
 from unihub.core.database import is_unique_violation, utcnow
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.schemas import ApiModel
-from unihub.core.validation import parse_json_object, validate_model
+from unihub.core.validation import parse_json_object, validate_model, validate_model_into
 from unihub.hubs import repository as hubs_repo
 from unihub.hubs.service import hub_not_found
 
@@ -159,11 +160,7 @@ def _with_responses(
     """The command's properties and its responses in wire form, or one 400 listing every
     problem of both (the elements are checked even when another property is wrong)."""
     errors: list[ErrorItem] = []
-    parsed: P | None = None
-    try:
-        parsed = validate_model(model, data)
-    except ApiError as exc:
-        errors.extend(exc.errors)
+    parsed = validate_model_into(model, data, errors)
     kind = raw_value(data, "type") or stored_type
     responses = raw_value(data, "responses")
     if responses is None and raw_value(data, "type") is not None:
@@ -230,14 +227,25 @@ async def _require_hub(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID)
         raise hub_not_found(hub_id)
 
 
+@contextmanager
+def _name_taken_is_600(kind: CommandKind[C], values: dict[str, Any]) -> Iterator[None]:
+    """Turn the per-hub name uniqueness violation into 400/600 naming `values["name"]`."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if kind.is_duplicate(exc):
+            raise kind.duplicate(str(values.get("name"))) from None
+        raise
+
+
 async def create(
     ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, hub_id: uuid.UUID, raw: bytes
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    try:
+    with _name_taken_is_600(kind, values):
         async with ctx.db.write() as s:
             await _require_hub(s, tenant_id, hub_id)
-            values = kind.new_values(raw)
+            values.update(kind.new_values(raw))
             now = utcnow()
             command = kind.model(
                 id=uuid.uuid4(),
@@ -249,10 +257,6 @@ async def create(
                 **values,
             )
             await repo.add(s, command)
-    except IntegrityError as exc:
-        if kind.is_duplicate(exc):
-            raise kind.duplicate(values["name"]) from None
-        raise
     return kind.wire(command)
 
 
@@ -260,21 +264,17 @@ async def update(
     ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, command_id: uuid.UUID, raw: bytes
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    try:
+    with _name_taken_is_600(kind, values):
         async with ctx.db.write() as s:
             command = await repo.get(s, kind.model, tenant_id, command_id)
             if command is None:
                 raise kind.not_found(command_id)
-            values = kind.changed_values(command, raw)
+            values.update(kind.changed_values(command, raw))
             if "name" in values:
                 values["name_key"] = name_key(values["name"])
             if values:
                 values["modified"] = utcnow()
                 await repo.update_fields(s, command, values)
-    except IntegrityError as exc:
-        if kind.is_duplicate(exc):
-            raise kind.duplicate(str(values.get("name"))) from None
-        raise
     return kind.wire(command)
 
 
