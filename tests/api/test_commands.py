@@ -122,3 +122,17 @@ async def test_listing_order_and_hub_delete_cascades(
     for command_id in ids:
         r = await client.get(f"{kind.base}/{command_id}", headers=tenant.portal)
         assert r.status_code == 404
+
+
+async def test_delete_is_final(client: httpx.AsyncClient, tenant: TenantCreds, kind: Kind) -> None:
+    hub_id = await new_hub(client, tenant)
+    r = await kind.create(client, tenant, hub_id)
+    assert r.status_code == 200, r.text
+    url = f"{kind.base}/{r.json()['commandId']}"
+    r = await client.delete(url, headers=tenant.portal)
+    assert r.status_code == 200 and r.content == b""
+    r = await client.get(url, headers=tenant.portal)
+    assert r.status_code == 404 and codes(r) == [105]
+    r = await client.delete(url, headers=tenant.portal)
+    assert r.status_code == 404 and codes(r) == [105]
+    assert (await client.get(f"{kind.base}/hub/{hub_id}", headers=tenant.portal)).json() == []

@@ -109,13 +109,6 @@ async def test_crud_round_trip_of_the_reference_examples(
     assert [c["name"] for c in listed] == ["contact-eva.green", "Command-5"]
     assert listed[1]["responses"] == EVENT_EXAMPLE["responses"]
 
-    r = await client.delete(url, headers=tenant.portal)
-    assert r.status_code == 200 and r.content == b""
-    r = await client.get(url, headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [105]
-    r = await client.delete(url, headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [105]
-
 
 async def test_every_message_and_event_type_is_accepted(
     client: httpx.AsyncClient, tenant: TenantCreds

@@ -54,14 +54,6 @@ async def test_crud_round_trip(client: httpx.AsyncClient, tenant: TenantCreds) -
     listed = await client.get(f"{BASE}/hub/{hub_id}", headers=tenant.portal)
     assert listed.status_code == 200 and listed.json() == [r.json()]
 
-    r = await client.delete(url, headers=tenant.portal)
-    assert r.status_code == 200 and r.content == b""
-    r = await client.get(url, headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [105]
-    r = await client.delete(url, headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [105]
-    assert (await client.get(f"{BASE}/hub/{hub_id}", headers=tenant.portal)).json() == []
-
 
 async def test_defaults_and_case_insensitive_properties(
     client: httpx.AsyncClient, tenant: TenantCreds
