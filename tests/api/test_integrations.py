@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.helpers import new_hub
 from tests.conftest import TenantCreds, codes
 from unihub.core.context import AppContext
 
@@ -18,17 +19,6 @@ TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 WEBCHAT = {"allowedOrigins": ["localhost", "Hubster.io"]}
 DIRECT = {"integrationType": "Agent", "webhookUrl": "http://127.0.0.1:9/unihub"}
 SYSTEM = {"webhookUrl": "http://127.0.0.1:9/events", "events": ["message:customer"]}
-
-
-async def new_hub(client: httpx.AsyncClient, t: TenantCreds) -> str:
-    r = await client.post(
-        "/api/v1/hubs",
-        json={"name": f"hub-{uuid.uuid4().hex[:8]}", "description": "integrations"},
-        headers=t.portal,
-    )
-    assert r.status_code == 200, r.text
-    hub_id: str = r.json()["hubId"]
-    return hub_id
 
 
 async def create(

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import text, update
 
-from tests.api.test_integrations import create, new_hub
+from tests.api.helpers import new_hub
+from tests.api.test_integrations import create
 from tests.conftest import TenantCreds, codes
 from tests.fakes.graph import FakeGraph
 from tests.fakes.slack import FakeSlack, FakeWorkspace, channel

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.api.helpers import new_hub
 from tests.conftest import TenantCreds, codes
 
 BASE = "/api/v1/commands/transfers"
@@ -19,17 +19,6 @@ DOC_EXAMPLE = {
     "linkDescription": "Click here to be transferred",
     "mountDelay": 1000,
 }
-
-
-async def new_hub(client: httpx.AsyncClient, t: TenantCreds) -> str:
-    r = await client.post(
-        "/api/v1/hubs",
-        json={"name": f"hub-{uuid.uuid4().hex[:8]}", "description": "d"},
-        headers=t.portal,
-    )
-    assert r.status_code == 200, r.text
-    hub_id: str = r.json()["hubId"]
-    return hub_id
 
 
 async def create(
@@ -64,14 +53,6 @@ async def test_crud_round_trip(client: httpx.AsyncClient, tenant: TenantCreds) -
 
     listed = await client.get(f"{BASE}/hub/{hub_id}", headers=tenant.portal)
     assert listed.status_code == 200 and listed.json() == [r.json()]
-
-    r = await client.delete(url, headers=tenant.portal)
-    assert r.status_code == 200 and r.content == b""
-    r = await client.get(url, headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [105]
-    r = await client.delete(url, headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [105]
-    assert (await client.get(f"{BASE}/hub/{hub_id}", headers=tenant.portal)).json() == []
 
 
 async def test_defaults_and_case_insensitive_properties(
@@ -180,77 +161,3 @@ async def test_update_bad_input_and_order_of_checks(
     r = await client.put(url, content=b"nope", headers=tenant.engine)
     assert r.status_code == 403 and codes(r) == [101]
     assert (await client.get(url, headers=tenant.portal)).json() == cmd
-
-
-async def test_hub_checks(client: httpx.AsyncClient, tenant: TenantCreds) -> None:
-    missing = uuid.uuid4()
-    r = await client.post(f"{BASE}/{missing}", content=b"not json", headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [699]
-    r = await client.get(f"{BASE}/hub/{missing}", headers=tenant.portal)
-    assert r.status_code == 404 and codes(r) == [699]
-    for path in (f"{BASE}/bad-guid", f"{BASE}/hub/bad-guid"):
-        r = await client.request(
-            "POST" if "hub" not in path else "GET", path, json=DOC_EXAMPLE, headers=tenant.portal
-        )
-        assert r.status_code == 400 and codes(r) == [203]
-    r = await client.get(f"{BASE}/1234", headers=tenant.portal)
-    assert r.status_code == 400 and codes(r) == [203]
-    r = await client.delete(f"{BASE}/1234", headers=tenant.portal)
-    assert r.status_code == 400 and codes(r) == [203]
-
-
-async def test_name_unique_per_hub_ignoring_case(
-    client: httpx.AsyncClient, tenant: TenantCreds
-) -> None:
-    hub_a = await new_hub(client, tenant)
-    hub_b = await new_hub(client, tenant)
-    assert (await create(client, tenant, hub_a, name="Go Home")).status_code == 200
-    r = await create(client, tenant, hub_a, name="GO HOME ")
-    assert r.status_code == 400 and codes(r) == [600]
-    assert (await create(client, tenant, hub_b, name="go home")).status_code == 200
-    other = (await create(client, tenant, hub_a, name="Other")).json()
-    url = f"{BASE}/{other['commandId']}"
-    r = await client.put(url, json={"name": "go home"}, headers=tenant.portal)
-    assert r.status_code == 400 and codes(r) == [600]
-    r = await client.put(url, json={"name": "OTHER"}, headers=tenant.portal)
-    assert r.status_code == 200 and r.json()["name"] == "OTHER"
-
-
-async def test_concurrent_creates_of_one_name(
-    client: httpx.AsyncClient, tenant: TenantCreds
-) -> None:
-    hub_id = await new_hub(client, tenant)
-    results = await asyncio.gather(*(create(client, tenant, hub_id, name="Race") for _ in range(6)))
-    assert sorted(r.status_code for r in results) == [200] + [400] * 5
-    assert all(codes(r) == [600] for r in results if r.status_code == 400)
-
-
-async def test_other_tenant_sees_nothing(
-    client: httpx.AsyncClient, tenant: TenantCreds, other_tenant: TenantCreds
-) -> None:
-    hub_id = await new_hub(client, tenant)
-    cmd = (await create(client, tenant, hub_id)).json()
-    url = f"{BASE}/{cmd['commandId']}"
-    for method in ("GET", "PUT", "DELETE"):
-        r = await client.request(method, url, json={"name": "x"}, headers=other_tenant.portal)
-        assert r.status_code == 404 and codes(r) == [105]
-    r = await client.post(f"{BASE}/{hub_id}", json=DOC_EXAMPLE, headers=other_tenant.portal)
-    assert r.status_code == 404 and codes(r) == [699]
-    r = await client.get(f"{BASE}/hub/{hub_id}", headers=other_tenant.portal)
-    assert r.status_code == 404 and codes(r) == [699]
-    assert (await client.get(url, headers=tenant.portal)).json() == cmd
-
-
-async def test_listing_order_and_hub_delete_cascades(
-    client: httpx.AsyncClient, tenant: TenantCreds
-) -> None:
-    hub_id = await new_hub(client, tenant)
-    names = [f"c{i}" for i in range(4)]
-    ids = [(await create(client, tenant, hub_id, name=n)).json()["commandId"] for n in names]
-    listed = (await client.get(f"{BASE}/hub/{hub_id}", headers=tenant.portal)).json()
-    assert [c["name"] for c in listed] == names
-
-    assert (await client.delete(f"/api/v1/hubs/{hub_id}", headers=tenant.portal)).status_code == 200
-    for command_id in ids:
-        r = await client.get(f"{BASE}/{command_id}", headers=tenant.portal)
-        assert r.status_code == 404

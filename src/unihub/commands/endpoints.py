@@ -1,19 +1,13 @@
 from __future__ import annotations
 
+from types import GenericAlias
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from unihub.commands import service
-from unihub.commands.models import ResponseCommand, TransferCommand
-from unihub.commands.schemas import (
-    ResponseCreate,
-    ResponseOut,
-    ResponseUpdate,
-    TransferCreate,
-    TransferOut,
-    TransferUpdate,
-)
+from unihub.commands.repository import C
+from unihub.commands.service import RESPONSE, TRANSFER, CommandKind
 from unihub.core.auth import Context, PortalPrincipal
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
@@ -23,135 +17,76 @@ from unihub.core.validation import parse_guid
 router = APIRouter(prefix="/api/v1/commands", tags=["commands"])
 
 _DELETED: dict[int | str, dict[str, Any]] = {200: {"description": "Deleted; empty body"}}
+_ERRORS = error_responses(400, 404, *COMMON_ERRORS)
 
 
-# --------------------------------------------------------------------------- transfer
+def _add_routes(kind: CommandKind[C]) -> None:
+    """The five routes of one command kind; `name=` keeps the OpenAPI operation ids."""
+    noun, base, out = kind.noun, f"/{kind.path}", kind.out_schema
+
+    @router.post(
+        base + "/{hubId}",
+        name=f"create_{noun}",
+        response_model=out,
+        responses=_ERRORS,
+        openapi_extra=json_body(kind.create_schema),
+        summary=f"Create a {noun} command in a hub",
+    )
+    async def create(
+        hubId: str, request: Request, principal: PortalPrincipal, ctx: Context
+    ) -> Response:
+        hub_id = parse_guid(str(hubId), "hubId")
+        body = await request.body()
+        return JSON(await service.create(ctx, kind, principal.tenant_id, hub_id, body))
+
+    @router.put(
+        base + "/{commandId}",
+        name=f"update_{noun}",
+        response_model=out,
+        responses=_ERRORS,
+        openapi_extra=json_body(kind.update_schema),
+        summary=f"Update a {noun} command (absent properties stay unchanged)",
+    )
+    async def update(
+        commandId: str, request: Request, principal: PortalPrincipal, ctx: Context
+    ) -> Response:
+        command_id = parse_guid(str(commandId), "commandId")
+        body = await request.body()
+        return JSON(await service.update(ctx, kind, principal.tenant_id, command_id, body))
+
+    @router.delete(
+        base + "/{commandId}",
+        name=f"delete_{noun}",
+        responses={**_DELETED, **_ERRORS},
+        summary=f"Delete a {noun} command",
+    )
+    async def delete(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+        command_id = parse_guid(str(commandId), "commandId")
+        await service.delete(ctx, kind, principal.tenant_id, command_id)
+        return Response(status_code=200)
+
+    @router.get(
+        base + "/{commandId}",
+        name=f"get_{noun}",
+        response_model=out,
+        responses=_ERRORS,
+        summary=f"Get a {noun} command",
+    )
+    async def get(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+        command_id = parse_guid(str(commandId), "commandId")
+        return JSON(await service.get(ctx, kind, principal.tenant_id, command_id))
+
+    @router.get(
+        base + "/hub/{hubId}",
+        name=f"list_{noun}s",
+        response_model=GenericAlias(list, (out,)),
+        responses=_ERRORS,
+        summary=f"List a hub's {noun} commands (creation order)",
+    )
+    async def list_for_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+        hub_id = parse_guid(str(hubId), "hubId")
+        return JSON(await service.list_for_hub(ctx, kind, principal.tenant_id, hub_id))
 
 
-@router.post(
-    "/transfers/{hubId}",
-    response_model=TransferOut,
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    openapi_extra=json_body(TransferCreate),
-    summary="Create a transfer command in a hub",
-)
-async def create_transfer(
-    hubId: str, request: Request, principal: PortalPrincipal, ctx: Context
-) -> Response:
-    hub_id = parse_guid(str(hubId), "hubId")
-    body = await request.body()
-    return JSON(await service.create_transfer(ctx, principal.tenant_id, hub_id, body))
-
-
-@router.put(
-    "/transfers/{commandId}",
-    response_model=TransferOut,
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    openapi_extra=json_body(TransferUpdate),
-    summary="Update a transfer command (absent properties stay unchanged)",
-)
-async def update_transfer(
-    commandId: str, request: Request, principal: PortalPrincipal, ctx: Context
-) -> Response:
-    command_id = parse_guid(str(commandId), "commandId")
-    body = await request.body()
-    return JSON(await service.update_transfer(ctx, principal.tenant_id, command_id, body))
-
-
-@router.delete(
-    "/transfers/{commandId}",
-    responses={**_DELETED, **error_responses(400, 404, *COMMON_ERRORS)},
-    summary="Delete a transfer command",
-)
-async def delete_transfer(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    command_id = parse_guid(str(commandId), "commandId")
-    await service.delete(ctx, TransferCommand, principal.tenant_id, command_id)
-    return Response(status_code=200)
-
-
-@router.get(
-    "/transfers/{commandId}",
-    response_model=TransferOut,
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    summary="Get a transfer command",
-)
-async def get_transfer(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    command_id = parse_guid(str(commandId), "commandId")
-    return JSON(await service.get(ctx, TransferCommand, principal.tenant_id, command_id))
-
-
-@router.get(
-    "/transfers/hub/{hubId}",
-    response_model=list[TransferOut],
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    summary="List a hub's transfer commands (creation order)",
-)
-async def list_transfers(hubId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    hub_id = parse_guid(str(hubId), "hubId")
-    return JSON(await service.list_for_hub(ctx, TransferCommand, principal.tenant_id, hub_id))
-
-
-# --------------------------------------------------------------------------- response
-
-
-@router.post(
-    "/responses/{hubId}",
-    response_model=ResponseOut,
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    openapi_extra=json_body(ResponseCreate),
-    summary="Create a response command in a hub",
-)
-async def create_response(
-    hubId: str, request: Request, principal: PortalPrincipal, ctx: Context
-) -> Response:
-    hub_id = parse_guid(str(hubId), "hubId")
-    body = await request.body()
-    return JSON(await service.create_response(ctx, principal.tenant_id, hub_id, body))
-
-
-@router.put(
-    "/responses/{commandId}",
-    response_model=ResponseOut,
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    openapi_extra=json_body(ResponseUpdate),
-    summary="Update a response command (absent properties stay unchanged)",
-)
-async def update_response(
-    commandId: str, request: Request, principal: PortalPrincipal, ctx: Context
-) -> Response:
-    command_id = parse_guid(str(commandId), "commandId")
-    body = await request.body()
-    return JSON(await service.update_response(ctx, principal.tenant_id, command_id, body))
-
-
-@router.delete(
-    "/responses/{commandId}",
-    responses={**_DELETED, **error_responses(400, 404, *COMMON_ERRORS)},
-    summary="Delete a response command",
-)
-async def delete_response(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    command_id = parse_guid(str(commandId), "commandId")
-    await service.delete(ctx, ResponseCommand, principal.tenant_id, command_id)
-    return Response(status_code=200)
-
-
-@router.get(
-    "/responses/{commandId}",
-    response_model=ResponseOut,
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    summary="Get a response command",
-)
-async def get_response(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    command_id = parse_guid(str(commandId), "commandId")
-    return JSON(await service.get(ctx, ResponseCommand, principal.tenant_id, command_id))
-
-
-@router.get(
-    "/responses/hub/{hubId}",
-    response_model=list[ResponseOut],
-    responses=error_responses(400, 404, *COMMON_ERRORS),
-    summary="List a hub's response commands (creation order)",
-)
-async def list_responses(hubId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    hub_id = parse_guid(str(hubId), "hubId")
-    return JSON(await service.list_for_hub(ctx, ResponseCommand, principal.tenant_id, hub_id))
+_add_routes(TRANSFER)
+_add_routes(RESPONSE)

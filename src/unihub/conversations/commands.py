@@ -28,7 +28,11 @@ from pydantic import ValidationError
 
 from unihub.activities.schemas import EVENT_ADAPTER, MESSAGE_ADAPTER
 from unihub.commands.models import ResponseCommand
-from unihub.commands.service import find_response_command, list_response_commands
+from unihub.commands.service import (
+    find_response_command,
+    list_response_commands,
+    response_summary,
+)
 from unihub.core.context import AppContext
 from unihub.core.errors import bad_request
 
@@ -54,17 +58,6 @@ class CommandListing:
 
 def is_command(text: str | None) -> bool:
     return text is not None and text.lstrip().startswith(PREFIX)
-
-
-def _summary(c: ResponseCommand) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": c.name}
-    if c.category is not None:
-        out["category"] = c.category
-    if c.description is not None:
-        out["description"] = c.description
-    out["integrationTypeId"] = c.integration_type
-    out["type"] = c.type
-    return out
 
 
 def parse(text: str) -> tuple[str, list[str]]:
@@ -107,12 +100,14 @@ async def handle_command(
             f"command, or '::category {LIST_OPTION}' for one category.",
         )
     if not name:
-        return CommandListing([_summary(c) for c in commands])
+        return CommandListing([response_summary(c) for c in commands])
     key = name.casefold()
     in_category = [c for c in commands if (c.category or "").casefold() == key]
     if not in_category:
         raise bad_request(9202, f"No commands were found in category '{name[:128]}'.")
-    return CommandListing([_summary(c) for c in in_category], category=in_category[0].category)
+    return CommandListing(
+        [response_summary(c) for c in in_category], category=in_category[0].category
+    )
 
 
 def _run(command: ResponseCommand) -> CommandRun:

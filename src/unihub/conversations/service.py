@@ -270,7 +270,9 @@ async def _queue_start_messages(
             node=node,
             flow="AutoReplay",
         )
-        stored = _stored(conversation, activity, "System", None, {"Customer"}, now)
+        stored = StoredActivity(
+            **_stored_values(conversation, activity, "System", None, {"Customer"}, now)
+        )
         s.add(stored)
         if channel is not None:
             s.add(
@@ -374,17 +376,6 @@ def _direct(c: Conversation, receiver: IntegrationRuntime, activity: dict[str, A
 
 def _system(c: Conversation, receiver: IntegrationRuntime, activity: dict[str, Any]) -> bytes:
     return orjson.dumps({**_header(c, receiver), "activities": [activity]})
-
-
-def _stored(
-    c: Conversation,
-    activity: dict[str, Any],
-    sender_type: str,
-    sender_id: uuid.UUID | None,
-    sides: set[str],
-    now: datetime,
-) -> StoredActivity:
-    return StoredActivity(**_stored_values(c, activity, sender_type, sender_id, sides, now))
 
 
 def _stored_values(

@@ -116,6 +116,19 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def _inline_sqlite_engine(url: str) -> Engine | None:
+    """A synchronous pysqlite engine on the file of a SQLite `url`; None for other backends
+    and in-memory databases (not shared between engines)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    if parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query):
+        return None
+    return create_engine(
+        parsed.set(drivername="sqlite+pysqlite"), poolclass=SingletonThreadPool, pool_size=8
+    )
+
+
 def make_inline_reader(url: str) -> Engine | None:
     """A synchronous, read-only engine on the same SQLite file, for `Database.fetch`.
 
@@ -124,14 +137,9 @@ def make_inline_reader(url: str) -> Engine | None:
     event loop sat idle waiting for them). WAL readers never wait for writers, so short reads
     run inline on the event loop. None for in-memory databases (not shared between engines).
     """
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite"):
+    engine = _inline_sqlite_engine(url)
+    if engine is None:
         return None
-    if parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query):
-        return None
-    engine = create_engine(
-        parsed.set(drivername="sqlite+pysqlite"), poolclass=SingletonThreadPool, pool_size=8
-    )
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -157,14 +165,9 @@ def make_inline_writer(url: str) -> Engine | None:
     write lock, `transact` falls back to the threaded engine (which may wait) instead of
     blocking the event loop.
     """
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite"):
+    engine = _inline_sqlite_engine(url)
+    if engine is None:
         return None
-    if parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query):
-        return None
-    engine = create_engine(
-        parsed.set(drivername="sqlite+pysqlite"), poolclass=SingletonThreadPool, pool_size=8
-    )
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:

@@ -160,6 +160,18 @@ def validate_model(model: type[M], data: Mapping[str, Any], root: str = "") -> M
         raise ApiError(400, errors_from_pydantic(_rooted(exc, root), "body")) from None
 
 
+def validate_model_into(
+    model: type[M], data: Mapping[str, Any], errors: list[ErrorItem]
+) -> M | None:
+    """`validate_model` for a body checked in several parts: its problems go to `errors` (and
+    None is returned) so that one 400 can list the problems of every part."""
+    try:
+        return validate_model(model, data)
+    except ApiError as exc:
+        errors.extend(exc.errors)
+        return None
+
+
 def validate_with(adapter: TypeAdapter[T], data: Any, root: str) -> T:
     try:
         return adapter.validate_python(data)

@@ -110,20 +110,27 @@ async def claim(
     return [Claimed(*row) for row in rows]
 
 
-async def delivered(
-    s: AsyncSession, delivery_id: uuid.UUID, now: datetime, status_code: int | None
-) -> None:
+async def _set(s: AsyncSession, delivery_id: uuid.UUID, **values: Any) -> None:
+    """Record one row's outcome (a bulk UPDATE: no ORM identity map to keep in step)."""
     await s.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(
-            status=DELIVERED,
-            leased_until=None,
-            delivered_at=now,
-            last_status_code=status_code,
-            last_error=None,
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
+    )
+
+
+async def delivered(
+    s: AsyncSession, delivery_id: uuid.UUID, now: datetime, status_code: int | None
+) -> None:
+    await _set(
+        s,
+        delivery_id,
+        status=DELIVERED,
+        leased_until=None,
+        delivered_at=now,
+        last_status_code=status_code,
+        last_error=None,
     )
 
 
@@ -156,44 +163,33 @@ async def retry_later(
     error: str,
     status_code: int | None,
 ) -> None:
-    await s.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(
-            leased_until=None,
-            next_attempt_at=next_at,
-            last_error=error,
-            last_status_code=status_code,
-        )
-        .execution_options(synchronize_session=False)
+    await _set(
+        s,
+        delivery_id,
+        leased_until=None,
+        next_attempt_at=next_at,
+        last_error=error,
+        last_status_code=status_code,
     )
 
 
 async def give_up(
     s: AsyncSession, delivery_id: uuid.UUID, now: datetime, error: str, status_code: int | None
 ) -> None:
-    await s.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(
-            status=FAILED,
-            leased_until=None,
-            failed_at=now,
-            last_error=error,
-            last_status_code=status_code,
-        )
-        .execution_options(synchronize_session=False)
+    await _set(
+        s,
+        delivery_id,
+        status=FAILED,
+        leased_until=None,
+        failed_at=now,
+        last_error=error,
+        last_status_code=status_code,
     )
 
 
 async def release(s: AsyncSession, delivery_id: uuid.UUID) -> None:
     """Hand a websocket row back untouched (no socket took it); it is not a failed attempt."""
-    await s.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(leased_until=None, attempts=Delivery.attempts - 1)
-        .execution_options(synchronize_session=False)
-    )
+    await _set(s, delivery_id, leased_until=None, attempts=Delivery.attempts - 1)
 
 
 async def count_failed(s: AsyncSession, tenant_id: uuid.UUID) -> int:

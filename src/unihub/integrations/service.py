@@ -34,7 +34,12 @@ from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.pagination import PageParams, page_body
 from unihub.core.security import new_signing_key_hex
 from unihub.core.urlguard import check_webhook_url
-from unihub.core.validation import errors_from_pydantic, parse_json_object, validate_model
+from unihub.core.validation import (
+    errors_from_pydantic,
+    parse_json_object,
+    validate_model,
+    validate_model_into,
+)
 from unihub.hubs import repository as hubs_repo
 from unihub.hubs import service as hubs_service
 from unihub.integrations import repository as repo
@@ -211,11 +216,7 @@ async def _check_webhook(ctx: AppContext, url: str | None) -> None:
 def _validate_create(body: dict[str, Any]) -> tuple[IntegrationCreate, Any]:
     """The top-level body and the channel's configuration, every problem of both reported."""
     errors: list[ErrorItem] = []
-    data: IntegrationCreate | None = None
-    try:
-        data = validate_model(IntegrationCreate, body)
-    except ApiError as exc:
-        errors.extend(exc.errors)
+    data = validate_model_into(IntegrationCreate, body, errors)
     channel = data.channel_id if data else channel_from(_get_ci(body, "channelId"))
     raw_config = data.configuration if data else _get_ci(body, "configuration")
     config: Any = None
