@@ -18,6 +18,7 @@ from unihub.core.logs import configure_logging
 from unihub.core.middleware import RequestIdMiddleware
 from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
+from unihub.core.routing import include_flat
 from unihub.core.security import SecretBox, secret_key_material
 from unihub.delivery.runtime import EngineRuntime
 from unihub.hardening.install import install_hardening
@@ -101,4 +102,4 @@ def _include_routers(app: FastAPI) -> None:
         webchat,
         provider_inbound,
     ):
-        app.include_router(router)
+        include_flat(app, router)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from unihub.core.context import AppContext
+from unihub.core.routing import include_flat
 from unihub.hardening.faults import install_fault_handlers
 from unihub.hardening.idempotency import IdempotencyMiddleware
 from unihub.hardening.limits import LimitsMiddleware
@@ -34,7 +35,7 @@ def install_hardening(app: FastAPI, ctx: AppContext) -> None:
     """
     settings = ctx.settings
     install_fault_handlers(app)
-    app.include_router(metrics_router)
+    include_flat(app, metrics_router)
     app.state.metrics = Metrics()
 
     app.add_middleware(IdempotencyMiddleware, ctx=ctx, request_timeout_s=settings.request_timeout_s)
