@@ -33,7 +33,7 @@ def include_flat(app: FastAPI, router: APIRouter) -> None:
                 response_description=route.response_description,
                 responses=dict(route.responses),
                 deprecated=route.deprecated,
-                methods=set(route.methods),
+                methods=set(route.methods or ()),
                 operation_id=route.operation_id,
                 response_model_include=route.response_model_include,
                 response_model_exclude=route.response_model_exclude,
