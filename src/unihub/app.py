@@ -15,7 +15,6 @@ from unihub.core.context import AppContext
 from unihub.core.database import Database
 from unihub.core.errors import install_error_handlers
 from unihub.core.logs import configure_logging
-from unihub.core.middleware import RequestIdMiddleware
 from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
 from unihub.core.routing import include_flat
@@ -67,9 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = EngineRuntime(ctx)
     install_error_handlers(app)
     _include_routers(app)
-    install_hardening(app, ctx)
-    app.add_middleware(WebChatCors)
-    app.add_middleware(RequestIdMiddleware)
+    install_hardening(app, ctx, edge=[WebChatCors])
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)

@@ -22,8 +22,20 @@ def _new_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
+def request_id(scope: Scope) -> str:
+    """A sane incoming `X-Request-Id`, else a new one."""
+    for key, value in scope["headers"]:
+        if key == b"x-request-id":
+            incoming = value.decode("latin-1")
+            return incoming if _SANE_ID.match(incoming) else _new_id()
+    return _new_id()
+
+
 class RequestIdMiddleware:
-    """Echo a sane incoming `X-Request-Id` or make one; logs read it from `request_id_var`."""
+    """Echo a sane incoming `X-Request-Id` or make one; logs read it from `request_id_var`.
+
+    The app does this in `hardening.observability.ObservabilityMiddleware` (one layer with the
+    access log and metrics); this stands alone for apps without that layer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -32,12 +44,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = None
-        for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        rid = incoming if incoming and _SANE_ID.match(incoming) else _new_id()
+        rid = request_id(scope)
         token = request_id_var.set(rid)
         header = (b"x-request-id", rid.encode())
 

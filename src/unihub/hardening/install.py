@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from unihub.core.context import AppContext
 from unihub.core.routing import include_flat
@@ -25,13 +28,16 @@ _EXPOSED = [
 ]
 
 
-def install_hardening(app: FastAPI, ctx: AppContext) -> None:
-    """Call before the request-id middleware is added, so that one stays outermost.
+def install_hardening(
+    app: FastAPI, ctx: AppContext, edge: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
+) -> None:
+    """Call after every other middleware is added, so the observability layer is outermost.
 
     Starlette runs the last added middleware first; the resulting order per request is:
-    request id -> access log and metrics -> CORS -> body and time limits -> rate limit
-    -> idempotency -> routing. So every answer, 413/408/429 included, is counted and logged
-    with its request id, and the limits apply before any database work.
+    request id, access log and metrics (one layer) -> `edge` (in the given order) -> CORS
+    -> body and time limits -> rate limit -> idempotency -> routing. So every answer,
+    413/408/429 and preflights included, is counted and logged with its request id, and the
+    limits apply before any database work.
     """
     settings = ctx.settings
     install_fault_handlers(app)
@@ -57,6 +63,8 @@ def install_hardening(app: FastAPI, ctx: AppContext) -> None:
             expose_headers=_EXPOSED,
             max_age=600,
         )
+    for layer in reversed(edge):
+        app.add_middleware(layer)
     app.add_middleware(
         ObservabilityMiddleware, metrics=app.state.metrics, log_access=settings.access_log
     )

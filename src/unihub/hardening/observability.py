@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from unihub.core.middleware import request_id_var
+from unihub.core.middleware import request_id, request_id_var
 from unihub.hardening.asgi import scope_state
 
 access_log = logging.getLogger("unihub.access")
@@ -65,6 +65,12 @@ def route_template(scope: Scope) -> str:
 
 
 class ObservabilityMiddleware:
+    """Request id, access log and metrics: one layer, as all three run on every request.
+
+    The outermost layer: every answer, 413/408/429 and CORS preflights included, carries its
+    `X-Request-Id` and is counted and logged with it.
+    """
+
     def __init__(self, app: ASGIApp, metrics: Metrics, log_access: bool) -> None:
         self.app = app
         self.metrics = metrics
@@ -75,34 +81,40 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        rid = request_id(scope)
+        token = request_id_var.set(rid)
+        id_header = (b"x-request-id", rid.encode())
         status = 500  # what the server answers when the app raises
 
         async def recording_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            elapsed = time.perf_counter() - start
-            route = route_template(scope)
-            self.metrics.observe(scope["method"], route, status, elapsed)
-            if self.log_access:
-                fields: dict[str, object] = {
-                    # Taken now: a handler may format the record after the request is over.
-                    "requestId": request_id_var.get(),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "route": route,
-                    "status": status,
-                    "durationMs": round(elapsed * 1000, 3),
-                }
-                client_id = scope_state(scope).get("client_id")
-                if client_id:
-                    fields["clientId"] = client_id
-                access_log.info("request", extra={"fields": fields})
+            try:
+                elapsed = time.perf_counter() - start
+                route = route_template(scope)
+                self.metrics.observe(scope["method"], route, status, elapsed)
+                if self.log_access:
+                    fields: dict[str, object] = {
+                        "requestId": rid,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "durationMs": round(elapsed * 1000, 3),
+                    }
+                    client_id = scope_state(scope).get("client_id")
+                    if client_id:
+                        fields["clientId"] = client_id
+                    access_log.info("request", extra={"fields": fields})
+            finally:
+                request_id_var.reset(token)
 
 
 router = APIRouter(tags=["health"])
