@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from unihub.core.errors import ApiError, ErrorItem
@@ -172,13 +172,6 @@ def validate_model_into(
         return None
 
 
-def validate_with(adapter: TypeAdapter[T], data: Any, root: str) -> T:
-    try:
-        return adapter.validate_python(data)
-    except ValidationError as exc:
-        raise ApiError(400, errors_from_pydantic(_rooted(exc, root), "body")) from None
-
-
 def _rooted(exc: ValidationError, root: str) -> list[dict[str, Any]]:
     errs = [dict(e) for e in exc.errors(include_url=False)]
     if root:
@@ -197,7 +190,9 @@ def parse_guid(value: str, name: str) -> uuid.UUID:
         ) from None
 
 
-def _trimmed(max_length: int, min_length: int = 1) -> Any:
+def trimmed_str(max_length: int, min_length: int = 1) -> Any:
+    """`Annotated[str, trimmed_str(128)]`: stripped, then length-checked with named codes."""
+
     def check(value: str) -> str:
         value = value.strip()
         if len(value) < min_length:
@@ -211,12 +206,7 @@ def _trimmed(max_length: int, min_length: int = 1) -> Any:
     return AfterValidator(check)
 
 
-def trimmed_str(max_length: int, min_length: int = 1) -> Any:
-    """`Annotated[str, trimmed_str(128)]`: stripped, then length-checked with named codes."""
-    return _trimmed(max_length, min_length)
-
-
-TrimmedName = Annotated[str, _trimmed(128)]
+TrimmedName = Annotated[str, trimmed_str(128)]
 
 
 def reject_null(value: Any, info: Any) -> Any:

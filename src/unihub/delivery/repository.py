@@ -120,20 +120,6 @@ async def _set(s: AsyncSession, delivery_id: uuid.UUID, **values: Any) -> None:
     )
 
 
-async def delivered(
-    s: AsyncSession, delivery_id: uuid.UUID, now: datetime, status_code: int | None
-) -> None:
-    await _set(
-        s,
-        delivery_id,
-        status=DELIVERED,
-        leased_until=None,
-        delivered_at=now,
-        last_status_code=status_code,
-        last_error=None,
-    )
-
-
 _DELIVERED_MANY = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("row_id"))
