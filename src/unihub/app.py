@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from unihub import __version__
 from unihub.core.config import Settings, get_settings
@@ -24,6 +25,13 @@ from unihub.hardening.install import install_hardening
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
 from unihub.webchat.cors import WebChatCors
+
+_NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -61,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Self-hostable, wire-compatible Hubster API: identity, portal, engine.",
         default_response_class=JSON,
         lifespan=lifespan,
+        telemetry=None if settings.otel else _NO_TELEMETRY,
     )
     app.state.ctx = ctx
     app.state.engine = EngineRuntime(ctx)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from unihub.commands import service
 from unihub.commands.repository import C
 from unihub.commands.service import RESPONSE, TRANSFER, CommandKind
-from unihub.core.auth import Context, PortalPrincipal
+from unihub.core.auth import PortalCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
@@ -32,12 +32,10 @@ def _add_routes(kind: CommandKind[C]) -> None:
         openapi_extra=json_body(kind.create_schema),
         summary=f"Create a {noun} command in a hub",
     )
-    async def create(
-        hubId: str, request: Request, principal: PortalPrincipal, ctx: Context
-    ) -> Response:
+    async def create(hubId: str, request: Request, caller: PortalCaller) -> Response:
         hub_id = parse_guid(str(hubId), "hubId")
         body = await request.body()
-        return JSON(await service.create(ctx, kind, principal.tenant_id, hub_id, body))
+        return JSON(await service.create(caller.ctx, kind, caller.tenant_id, hub_id, body))
 
     @router.put(
         base + "/{commandId}",
@@ -47,12 +45,10 @@ def _add_routes(kind: CommandKind[C]) -> None:
         openapi_extra=json_body(kind.update_schema),
         summary=f"Update a {noun} command (absent properties stay unchanged)",
     )
-    async def update(
-        commandId: str, request: Request, principal: PortalPrincipal, ctx: Context
-    ) -> Response:
+    async def update(commandId: str, request: Request, caller: PortalCaller) -> Response:
         command_id = parse_guid(str(commandId), "commandId")
         body = await request.body()
-        return JSON(await service.update(ctx, kind, principal.tenant_id, command_id, body))
+        return JSON(await service.update(caller.ctx, kind, caller.tenant_id, command_id, body))
 
     @router.delete(
         base + "/{commandId}",
@@ -60,9 +56,9 @@ def _add_routes(kind: CommandKind[C]) -> None:
         responses={**_DELETED, **_ERRORS},
         summary=f"Delete a {noun} command",
     )
-    async def delete(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+    async def delete(commandId: str, caller: PortalCaller) -> Response:
         command_id = parse_guid(str(commandId), "commandId")
-        await service.delete(ctx, kind, principal.tenant_id, command_id)
+        await service.delete(caller.ctx, kind, caller.tenant_id, command_id)
         return Response(status_code=200)
 
     @router.get(
@@ -72,9 +68,9 @@ def _add_routes(kind: CommandKind[C]) -> None:
         responses=_ERRORS,
         summary=f"Get a {noun} command",
     )
-    async def get(commandId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+    async def get(commandId: str, caller: PortalCaller) -> Response:
         command_id = parse_guid(str(commandId), "commandId")
-        return JSON(await service.get(ctx, kind, principal.tenant_id, command_id))
+        return JSON(await service.get(caller.ctx, kind, caller.tenant_id, command_id))
 
     @router.get(
         base + "/hub/{hubId}",
@@ -83,9 +79,9 @@ def _add_routes(kind: CommandKind[C]) -> None:
         responses=_ERRORS,
         summary=f"List a hub's {noun} commands (creation order)",
     )
-    async def list_for_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+    async def list_for_hub(hubId: str, caller: PortalCaller) -> Response:
         hub_id = parse_guid(str(hubId), "hubId")
-        return JSON(await service.list_for_hub(ctx, kind, principal.tenant_id, hub_id))
+        return JSON(await service.list_for_hub(caller.ctx, kind, caller.tenant_id, hub_id))
 
 
 _add_routes(TRANSFER)

@@ -12,7 +12,7 @@ from unihub.conversations.schemas import (
     EstablishOut,
     EstablishRequest,
 )
-from unihub.core.auth import Context, EngineOrWebChatPrincipal, EnginePrincipal
+from unihub.core.auth import EngineCaller, EngineOrWebChatCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
@@ -30,13 +30,13 @@ Engine = Annotated[EngineRuntime, Depends(engine_of)]
     openapi_extra=json_body(EstablishRequest),
     summary="Establish a conversation (the open one of the same binding is returned)",
 )
-async def establish(
-    request: Request, principal: EngineOrWebChatPrincipal, ctx: Context, engine: Engine
-) -> Response:
+async def establish(request: Request, caller: EngineOrWebChatCaller, engine: Engine) -> Response:
     # A WebChat token establishes only on its own integration (how the widget gets a chat).
     body = await request.body()
     return JSON(
-        await service.establish(ctx, engine, principal.tenant_id, body, principal.integration_id)
+        await service.establish(
+            caller.ctx, engine, caller.tenant_id, body, caller.principal.integration_id
+        )
     )
 
 
@@ -46,11 +46,9 @@ async def establish(
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="Get a conversation",
 )
-async def get_conversation(
-    conversationId: str, principal: EnginePrincipal, ctx: Context
-) -> Response:
+async def get_conversation(conversationId: str, caller: EngineCaller) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
-    return JSON(await service.get(ctx, principal.tenant_id, cid))
+    return JSON(await service.get(caller.ctx, caller.tenant_id, cid))
 
 
 @router.post(
@@ -59,11 +57,9 @@ async def get_conversation(
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="Close a conversation (idempotent); its binding then opens a new one",
 )
-async def close_conversation(
-    conversationId: str, principal: EnginePrincipal, ctx: Context
-) -> Response:
+async def close_conversation(conversationId: str, caller: EngineCaller) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
-    return JSON(await service.close(ctx, principal.tenant_id, cid))
+    return JSON(await service.close(caller.ctx, caller.tenant_id, cid))
 
 
 @router.get(
@@ -74,38 +70,36 @@ async def close_conversation(
 )
 async def get_activities(
     conversationId: str,
-    principal: EngineOrWebChatPrincipal,
-    ctx: Context,
+    caller: EngineOrWebChatCaller,
     type: Annotated[str, Query(description="Customer, Agent or Bot")],
     leid: Annotated[str | None, Query(description="Only activities with a larger eventId")] = None,
 ) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
     side = service.parse_side(type)
     after = service.parse_leid(leid)
-    only = principal.integration_id  # WebChat tokens: own conversations, customer side
-    return JSON(await service.activities(ctx, principal.tenant_id, cid, side, after, only))
+    only = caller.principal.integration_id  # WebChat tokens: own conversations, customer side
+    return JSON(await service.activities(caller.ctx, caller.tenant_id, cid, side, after, only))
 
 
 async def _post(
-    conversationId: str, request: Request, principal: EnginePrincipal, ctx: Context, engine: Engine
+    conversationId: str, request: Request, caller: EngineCaller, engine: Engine
 ) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
     body = await request.body()
-    return JSON(await service.post_activity(ctx, engine, principal.tenant_id, cid, body))
+    return JSON(await service.post_activity(caller.ctx, engine, caller.tenant_id, cid, body))
 
 
 async def _post_customer(
     conversationId: str,
     request: Request,
-    principal: EngineOrWebChatPrincipal,
-    ctx: Context,
+    caller: EngineOrWebChatCaller,
     engine: Engine,
 ) -> Response:
     # Customer paths also take a WebChat token: its own conversations, as their customer.
     cid = parse_guid(str(conversationId), "conversationId")
     body = await request.body()
-    only = principal.integration_id
-    return JSON(await service.post_activity(ctx, engine, principal.tenant_id, cid, body, only))
+    only = caller.principal.integration_id
+    return JSON(await service.post_activity(caller.ctx, engine, caller.tenant_id, cid, body, only))
 
 
 for _path, _summary, _handler in (

@@ -11,7 +11,9 @@ for concurrency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 import uuid
 import weakref
 from collections import namedtuple
@@ -31,7 +33,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -40,7 +42,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import SingletonThreadPool
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
@@ -193,21 +195,25 @@ def _is_busy(exc: OperationalError) -> bool:
 Query = Executable | tuple[Executable, Mapping[str, Any] | None]
 
 
-class Prepared:
-    """A read-only Core `select` for the hottest point reads, run on the raw SQLite driver.
+_Compiled = tuple[str, list[tuple[str, Any, Any]], list[Any], type | None]
 
-    SQLAlchemy's execute path (connection, execution context, result, row objects) cost
-    several times the query itself on GET hub (profiled). On the inline SQLite reader the
-    statement is compiled once and run on the pooled sqlite3 connection, with the same bind
-    and result type processing; rows are named tuples (attribute and index access). Anywhere
-    else, and on any driver error (so errors surface as SQLAlchemy's), it is a plain statement.
+
+class Prepared:
+    """A Core statement for the hottest paths, run on the raw SQLite driver.
+
+    SQLAlchemy's execute path (connection, execution context, cache key, result, row objects)
+    cost several times the statement itself on GET and POST hub (profiled). On SQLite's inline
+    reader and writer the statement is compiled once and run on the pooled sqlite3 connection,
+    with the same bind and result type processing; rows are named tuples (attribute and index
+    access), and driver errors are wrapped exactly as SQLAlchemy wraps them. Anywhere else it
+    is a plain statement.
     """
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | Insert) -> None:
         self.statement = statement
-        self._compiled: tuple[str, list[tuple[str, Any, Any]], list[Any], type] | None = None
+        self._compiled: _Compiled | None = None
 
-    def compiled(self, dialect: Dialect) -> tuple[str, list[tuple[str, Any, Any]], list[Any], type]:
+    def compiled(self, dialect: Dialect) -> _Compiled:
         if self._compiled is None:
             compiled = self.statement.compile(dialect=dialect)
             binds = [
@@ -218,13 +224,49 @@ class Prepared:
                 )
                 for name in compiled.positiontup or ()
             ]
-            columns = self.statement.selected_columns
-            results = [
-                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-            ]
-            row = namedtuple("row", list(columns.keys()), rename=True)  # type: ignore[misc]
+            results: list[Any] = []
+            row: type | None = None
+            if isinstance(self.statement, Select):
+                columns = self.statement.selected_columns
+                results = [
+                    c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+                ]
+                row = namedtuple("row", list(columns.keys()), rename=True)  # type: ignore[misc,no-redef]
             self._compiled = (compiled.string, binds, results, row)
         return self._compiled
+
+    def _args(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        sql, binds, _, _ = self.compiled(dialect)
+        args = []
+        for name, default, process in binds:
+            value = params.get(name, default)
+            args.append(value if process is None or value is None else process(value))
+        return sql, args
+
+    def execute(self, session: Session, params: Mapping[str, Any]) -> None:
+        """Run a write inside `session`'s transaction (see `Database.transact`)."""
+        bind = session.get_bind()
+        if bind.dialect.driver != "pysqlite":
+            session.execute(self.statement, params)
+            return
+        sql, args = self._args(bind.dialect, params)
+        dbapi = session.connection().connection.dbapi_connection
+        assert dbapi is not None
+        try:
+            dbapi.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+
+    def first_row(self, dialect: Dialect, conn: Any, params: Mapping[str, Any]) -> Any:
+        sql, args = self._args(dialect, params)
+        _, _, results, row = self.compiled(dialect)
+        assert row is not None, "only a select returns rows"
+        cursor = conn.execute(sql, args)
+        raw = cursor.fetchone()
+        cursor.close()
+        if raw is None:
+            return None
+        return row(*[v if p is None else p(v) for p, v in zip(results, raw, strict=True)])
 
 
 class Database:
@@ -247,6 +289,7 @@ class Database:
             weakref.WeakKeyDictionary()
         )
         self._inline_writer = make_inline_writer(url) if self.is_sqlite else None
+        self._point_readers: dict[int, Any] = {}  # thread id -> see `_point_reader`
 
     async def transact(self, work: Callable[[Session], T]) -> T:
         """`work(session)` in one write transaction (all or nothing), returning its result.
@@ -317,21 +360,33 @@ class Database:
 
     def _fetch_first_raw(self, prepared: Prepared, params: Mapping[str, Any]) -> Any:
         assert self._inline is not None
-        sql, binds, results, row = prepared.compiled(self._inline.dialect)
-        args = []
-        for name, default, process in binds:
-            value = params.get(name, default)
-            args.append(value if process is None or value is None else process(value))
-        fairy = self._inline.raw_connection()
+        conn = self._point_readers.get(threading.get_ident())
+        if conn is None:
+            conn = self._point_reader()
         try:
-            cursor = fairy.dbapi_connection.execute(sql, args)  # type: ignore[union-attr]
-            raw = cursor.fetchone()
-            cursor.close()
-        finally:
-            fairy.close()
-        if raw is None:
-            return None
-        return row(*[v if p is None else p(v) for p, v in zip(results, raw, strict=True)])
+            return prepared.first_row(self._inline.dialect, conn, params)
+        except sqlite3.Error:
+            self._drop_point_reader()
+            raise
+
+    def _point_reader(self) -> Any:
+        """This thread's own connection of the inline reader, kept open for `Prepared` reads.
+
+        Taken out of the pool once (`detach`): a pool checkout and checkin per read cost more
+        than the read itself (profiled on GET hub). sqlite3 connections belong to one thread.
+        """
+        assert self._inline is not None
+        fairy = self._inline.raw_connection()
+        fairy.detach()
+        conn = fairy.dbapi_connection
+        self._point_readers[threading.get_ident()] = conn
+        return conn
+
+    def _drop_point_reader(self) -> None:
+        conn = self._point_readers.pop(threading.get_ident(), None)
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -370,6 +425,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        self._drop_point_reader()
+        self._point_readers.clear()  # other threads' connections close with their objects
         await self.engine.dispose()
         for engine in (self._inline, self._inline_writer):
             if engine is not None:

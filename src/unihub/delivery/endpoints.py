@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
-from unihub.core.auth import Context, EnginePrincipal
+from unihub.core.auth import EngineCaller
 from unihub.core.context import AppContext
 from unihub.core.database import format_ts
 from unihub.core.errors import COMMON_ERRORS, error_responses
@@ -62,10 +62,10 @@ def _failed_wire(d: Delivery) -> dict[str, Any]:
     responses=error_responses(400, *COMMON_ERRORS),
     summary="Webhook deliveries that exhausted every retry, oldest first",
 )
-async def failed_deliveries(paging: Paging, principal: EnginePrincipal, ctx: Context) -> Response:
-    async with ctx.db.read() as s:
-        total = await repo.count_failed(s, principal.tenant_id)
-        rows = await repo.page_failed(s, principal.tenant_id, paging.offset, paging.page_size)
+async def failed_deliveries(paging: Paging, caller: EngineCaller) -> Response:
+    async with caller.ctx.db.read() as s:
+        total = await repo.count_failed(s, caller.tenant_id)
+        rows = await repo.page_failed(s, caller.tenant_id, paging.offset, paging.page_size)
     return JSON(page_body(paging, total, [_failed_wire(d) for d in rows]))
 
 

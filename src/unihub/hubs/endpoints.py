@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from unihub.core.auth import Context, PortalPrincipal
+from unihub.core.auth import PortalCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.pagination import Page, Paging
@@ -21,8 +21,8 @@ router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
     openapi_extra=json_body(HubCreate),
     summary="Create a hub",
 )
-async def create_hub(request: Request, principal: PortalPrincipal, ctx: Context) -> Response:
-    return JSON(await service.create(ctx, principal.tenant_id, await request.body()))
+async def create_hub(request: Request, caller: PortalCaller) -> Response:
+    return JSON(await service.create(caller.ctx, caller.tenant_id, await request.body()))
 
 
 @router.put(
@@ -32,12 +32,10 @@ async def create_hub(request: Request, principal: PortalPrincipal, ctx: Context)
     openapi_extra=json_body(HubUpdate),
     summary="Update a hub (absent properties stay unchanged)",
 )
-async def update_hub(
-    hubId: str, request: Request, principal: PortalPrincipal, ctx: Context
-) -> Response:
+async def update_hub(hubId: str, request: Request, caller: PortalCaller) -> Response:
     hub_id = parse_guid(str(hubId), "hubId")
     body = await request.body()
-    return JSON(await service.update(ctx, principal.tenant_id, hub_id, body))
+    return JSON(await service.update(caller.ctx, caller.tenant_id, hub_id, body))
 
 
 @router.delete(
@@ -48,8 +46,8 @@ async def update_hub(
     },
     summary="Delete a hub with its integrations and commands",
 )
-async def delete_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    await service.delete(ctx, principal.tenant_id, parse_guid(str(hubId), "hubId"))
+async def delete_hub(hubId: str, caller: PortalCaller) -> Response:
+    await service.delete(caller.ctx, caller.tenant_id, parse_guid(str(hubId), "hubId"))
     return Response(status_code=200)
 
 
@@ -59,9 +57,9 @@ async def delete_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Re
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="Get a hub",
 )
-async def get_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+async def get_hub(hubId: str, caller: PortalCaller) -> Response:
     hub_id = parse_guid(str(hubId), "hubId")
-    return JSON(await service.get(ctx, principal.tenant_id, hub_id))
+    return JSON(await service.get(caller.ctx, caller.tenant_id, hub_id))
 
 
 @router.get(
@@ -70,5 +68,5 @@ async def get_hub(hubId: str, principal: PortalPrincipal, ctx: Context) -> Respo
     responses=error_responses(400, *COMMON_ERRORS),
     summary="List the tenant's hubs, a page at a time",
 )
-async def list_hubs(paging: Paging, principal: PortalPrincipal, ctx: Context) -> Response:
-    return JSON(await service.list_page(ctx, principal.tenant_id, paging))
+async def list_hubs(paging: Paging, caller: PortalCaller) -> Response:
+    return JSON(await service.list_page(caller.ctx, caller.tenant_id, paging))

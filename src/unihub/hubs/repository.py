@@ -40,12 +40,12 @@ def find_for_update(s: Session, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub 
     return s.execute(stmt).scalar_one_or_none()
 
 
-_INSERT = insert(Hub)
+_INSERT = Prepared(insert(Hub))
 
 
 def add(s: Session, hub: Hub) -> None:
     """Insert a fully built (transient) hub; a Core insert skips the unit-of-work flush."""
-    s.execute(_INSERT, {c.key: getattr(hub, c.key) for c in _COLUMNS})
+    _INSERT.execute(s, {c.key: getattr(hub, c.key) for c in _COLUMNS})
     _add_to_count(s, hub.tenant_id, 1)
 
 
@@ -85,11 +85,12 @@ def _upserts(dialect: Any) -> tuple[Any, Any]:
 
 
 _UPSERTS = {"postgresql": _upserts(postgresql), "sqlite": _upserts(sqlite)}
+_ADD_TO_COUNT = {name: Prepared(add) for name, (add, _) in _UPSERTS.items()}
 
 
 def _add_to_count(s: Session, tenant_id: uuid.UUID, delta: int) -> None:
-    add = _UPSERTS[s.get_bind().dialect.name][0]
-    s.execute(add, {"tid": tenant_id, "new": max(delta, 0), "delta": delta})
+    add = _ADD_TO_COUNT[s.get_bind().dialect.name]
+    add.execute(s, {"tid": tenant_id, "new": max(delta, 0), "delta": delta})
 
 
 def recount(s: Session, tenant_id: uuid.UUID) -> int:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from unihub.core.auth import Context, PortalPrincipal
+from unihub.core.auth import PortalCaller
 from unihub.core.errors import COMMON_ERRORS, ApiError, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.pagination import Page, Paging
@@ -29,12 +29,11 @@ router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
     summary="Start a Slack install: the authorize URL and its single-use nonce (10 minutes)",
 )
 async def slack_authorize(
-    principal: PortalPrincipal,
-    ctx: Context,
+    caller: PortalCaller,
     hubId: Annotated[str, Query(description="The hub the Slack integration will belong to")],
 ) -> Response:
     hub_id = parse_guid(hubId, "hubId")
-    return JSON(await service.slack_authorize(ctx, principal.tenant_id, hub_id))
+    return JSON(await service.slack_authorize(caller.ctx, caller.tenant_id, hub_id))
 
 
 @router.post(
@@ -44,12 +43,10 @@ async def slack_authorize(
     openapi_extra=json_body(IntegrationCreate),
     summary="Create an integration in a hub (or, when the id names an integration, update it)",
 )
-async def create_integration(
-    hubId: str, request: Request, principal: PortalPrincipal, ctx: Context
-) -> Response:
+async def create_integration(hubId: str, request: Request, caller: PortalCaller) -> Response:
     target = parse_guid(hubId, "hubId")
     body = await request.body()
-    return JSON(await service.create_or_update(ctx, principal.tenant_id, target, body))
+    return JSON(await service.create_or_update(caller.ctx, caller.tenant_id, target, body))
 
 
 @router.put(
@@ -60,11 +57,11 @@ async def create_integration(
     summary="Update an integration (configuration, when given, is replaced whole)",
 )
 async def update_integration(
-    integrationId: str, request: Request, principal: PortalPrincipal, ctx: Context
+    integrationId: str, request: Request, caller: PortalCaller
 ) -> Response:
     integration_id = parse_guid(integrationId, "integrationId")
     body = await request.body()
-    return JSON(await service.update(ctx, principal.tenant_id, integration_id, body))
+    return JSON(await service.update(caller.ctx, caller.tenant_id, integration_id, body))
 
 
 @router.get(
@@ -73,9 +70,7 @@ async def update_integration(
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="A hub's integrations of one channel type (name any case, or number)",
 )
-async def list_by_channel(
-    hubId: str, channelType: str, principal: PortalPrincipal, ctx: Context
-) -> Response:
+async def list_by_channel(hubId: str, channelType: str, caller: PortalCaller) -> Response:
     hub_id = parse_guid(hubId, "hubId")
     channel = channel_from(int(channelType) if channelType.isdigit() else channelType)
     if channel is None:
@@ -86,7 +81,7 @@ async def list_by_channel(
             f"Value '{channelType[:64]}' of 'channelType' is not a channel type; "
             f"allowed: {allowed}.",
         )
-    return JSON(await service.list_by_channel(ctx, principal.tenant_id, hub_id, channel))
+    return JSON(await service.list_by_channel(caller.ctx, caller.tenant_id, hub_id, channel))
 
 
 @router.get(
@@ -95,9 +90,9 @@ async def list_by_channel(
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="Get an integration",
 )
-async def get_integration(integrationId: str, principal: PortalPrincipal, ctx: Context) -> Response:
+async def get_integration(integrationId: str, caller: PortalCaller) -> Response:
     integration_id = parse_guid(integrationId, "integrationId")
-    return JSON(await service.get(ctx, principal.tenant_id, integration_id))
+    return JSON(await service.get(caller.ctx, caller.tenant_id, integration_id))
 
 
 @router.delete(
@@ -108,10 +103,8 @@ async def get_integration(integrationId: str, principal: PortalPrincipal, ctx: C
     },
     summary="Delete an integration",
 )
-async def delete_integration(
-    integrationId: str, principal: PortalPrincipal, ctx: Context
-) -> Response:
-    await service.delete(ctx, principal.tenant_id, parse_guid(integrationId, "integrationId"))
+async def delete_integration(integrationId: str, caller: PortalCaller) -> Response:
+    await service.delete(caller.ctx, caller.tenant_id, parse_guid(integrationId, "integrationId"))
     return Response(status_code=200)
 
 
@@ -123,9 +116,8 @@ async def delete_integration(
 )
 async def list_integrations(
     paging: Paging,
-    principal: PortalPrincipal,
-    ctx: Context,
+    caller: PortalCaller,
     hubId: Annotated[str | None, Query(description="Only this hub's integrations")] = None,
 ) -> Response:
     hub_id = parse_guid(hubId, "hubId") if hubId is not None else None
-    return JSON(await service.list_page(ctx, principal.tenant_id, hub_id, paging))
+    return JSON(await service.list_page(caller.ctx, caller.tenant_id, hub_id, paging))

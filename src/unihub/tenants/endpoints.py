@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from unihub.core.auth import Context, PortalPrincipal
+from unihub.core.auth import PortalCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
@@ -18,8 +18,8 @@ router = APIRouter(prefix="/api/v1/tenants/clients", tags=["tenants"])
     responses=error_responses(404, *COMMON_ERRORS),
     summary="Get one of the tenant's API clients (secrets shown as prefixes)",
 )
-async def get_client(clientId: str, principal: PortalPrincipal, ctx: Context) -> Response:
-    return JSON(await service.get_client(ctx, principal.tenant_id, clientId))
+async def get_client(clientId: str, caller: PortalCaller) -> Response:
+    return JSON(await service.get_client(caller.ctx, caller.tenant_id, clientId))
 
 
 @router.post(
@@ -29,11 +29,9 @@ async def get_client(clientId: str, principal: PortalPrincipal, ctx: Context) ->
     openapi_extra=json_body(SecretCreate),
     summary="Add a client secret; the answer is the only time its value is shown",
 )
-async def add_token(
-    clientId: str, request: Request, principal: PortalPrincipal, ctx: Context
-) -> Response:
+async def add_token(clientId: str, request: Request, caller: PortalCaller) -> Response:
     body = await request.body()
-    return JSON(await service.add_secret(ctx, principal.tenant_id, clientId, body))
+    return JSON(await service.add_secret(caller.ctx, caller.tenant_id, clientId, body))
 
 
 @router.delete(
@@ -44,9 +42,7 @@ async def add_token(
     },
     summary="Delete (revoke) a client secret; the last valid one cannot be deleted (403/110)",
 )
-async def delete_token(
-    clientId: str, tokenId: str, principal: PortalPrincipal, ctx: Context
-) -> Response:
+async def delete_token(clientId: str, tokenId: str, caller: PortalCaller) -> Response:
     secret_id = service.parse_secret_id(tokenId)
-    await service.delete_secret(ctx, principal.tenant_id, clientId, secret_id)
+    await service.delete_secret(caller.ctx, caller.tenant_id, clientId, secret_id)
     return Response(status_code=200)
