@@ -18,7 +18,7 @@ from unihub.core.errors import install_error_handlers
 from unihub.core.logs import configure_logging
 from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
-from unihub.core.routing import include_flat
+from unihub.core.routing import builtin_routes_last, include_flat
 from unihub.core.security import SecretBox, secret_key_material
 from unihub.delivery.runtime import EngineRuntime
 from unihub.hardening.install import install_hardening
@@ -74,8 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     app.state.engine = EngineRuntime(ctx)
     install_error_handlers(app)
+    builtin = list(app.router.routes)
     _include_routers(app)
     install_hardening(app, ctx, edge=[WebChatCors])
+    builtin_routes_last(app, builtin)
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)

@@ -6,12 +6,53 @@ scope bookkeeping per candidate (~15% of the GET hub profile). Our routers carry
 paths and tags and are included without a prefix or extra options, so the same routes
 registered on the app router directly are equivalent (same paths, names, operation ids,
 OpenAPI) and are matched once. Every route benefits; none is special-cased.
+
+Matching still tries the routes in order, and each miss cost a regex and FastAPI's scope
+lookups (~0.6 us; GET hub sits behind 15 routes). `PrefilteredRoute` first tests whether the
+path contains the route's literal prefix, which a matching path always does; misses then cost a
+substring test.
+
+Two orderings cut the remaining misses without changing which route answers:
+- `reads_first`: within a router whose routes each take one method, GET routes go first.
+  Only routes sharing a method can both fully match one request, and their relative order is
+  kept; a route of another method merely matches "partially" (a 405 candidate), which costs a
+  full regex match and scope, so reads, the bulk of the traffic, no longer pay for the writes
+  listed before them.
+- `builtin_routes_last`: FastAPI's own /openapi.json, /docs and /redoc come after the API.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
+
+
+class PrefilteredRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        # A matching path starts with this after the root path, so it contains it.
+        self.literal_prefix = path.split("{", 1)[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if self.literal_prefix not in scope["path"]:
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def reads_first(routes: list[BaseRoute]) -> list[BaseRoute]:
+    if any(len(getattr(route, "methods", None) or ()) != 1 for route in routes):
+        return routes  # a multi-method route could change which route answers: keep the order
+    return sorted(routes, key=lambda route: getattr(route, "methods", None) != {"GET"})
+
+
+def builtin_routes_last(app: FastAPI, builtin: list[BaseRoute]) -> None:
+    """Move `builtin` (the routes FastAPI added for its docs) behind every API route."""
+    routes = app.router.routes
+    routes[:] = [r for r in routes if r not in builtin] + [r for r in routes if r in builtin]
 
 
 def include_flat(app: FastAPI, router: APIRouter) -> None:
@@ -19,7 +60,7 @@ def include_flat(app: FastAPI, router: APIRouter) -> None:
         app.include_router(router)  # options a flat copy would not carry over
         return
     target = app.router
-    for route in router.routes:
+    for route in reads_first(list(router.routes)):
         if isinstance(route, APIRoute):
             target.add_api_route(
                 route.path,
@@ -46,7 +87,7 @@ def include_flat(app: FastAPI, router: APIRouter) -> None:
                 # exactly as it does through include_router.
                 response_class=route.response_class,
                 name=route.name,
-                route_class_override=type(route),
+                route_class_override=(PrefilteredRoute if type(route) is APIRoute else type(route)),
                 callbacks=route.callbacks,
                 openapi_extra=route.openapi_extra,
                 generate_unique_id_function=route.generate_unique_id_function,
