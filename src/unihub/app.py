@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from unihub import __version__
@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = EngineRuntime(ctx)
     install_error_handlers(app)
     builtin = list(app.router.routes)
-    _include_routers(app)
+    for router in domain_routers():
+        include_flat(app, router)
     install_hardening(app, ctx, edge=[WebChatCors])
     builtin_routes_last(app, builtin)
 
@@ -86,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _include_routers(app: FastAPI) -> None:
+def domain_routers() -> tuple[APIRouter, ...]:
+    """Every domain's router, in the order their routes are tried."""
     from unihub import health
     from unihub.commands.endpoints import router as commands
     from unihub.conversations.endpoints import router as conversations
@@ -98,7 +100,7 @@ def _include_routers(app: FastAPI) -> None:
     from unihub.tenants.endpoints import router as tenants
     from unihub.webchat.endpoints import router as webchat
 
-    for router in (
+    return (
         health.router,
         identity,
         tenants,
@@ -109,5 +111,4 @@ def _include_routers(app: FastAPI) -> None:
         deliveries,
         webchat,
         provider_inbound,
-    ):
-        include_flat(app, router)
+    )

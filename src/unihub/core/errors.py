@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from unihub.core.responses import JSON
 
@@ -123,6 +124,16 @@ def _describe_status(status: int, path: str, method: str) -> ErrorItem:
     return ErrorItem(100, "System error.")
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every route whose path matches the request's, in a stable order."""
+    scope = {**request.scope, "method": ""}  # no route takes "": path matches are partial
+    found: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(scope)[0] is not Match.NONE:
+            found.update(getattr(route, "methods", None) or ())
+    return sorted(found)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from unihub.core.validation import errors_from_pydantic  # avoid an import cycle
 
@@ -137,7 +148,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         item = _describe_status(exc.status_code, request.url.path, request.method)
-        return render(request, ApiError(exc.status_code, item, dict(exc.headers or {})))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of one matching route; every route of the path counts.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return render(request, ApiError(exc.status_code, item, headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSON:
