@@ -84,13 +84,10 @@ async def get(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> dict[
     return to_wire(hub)
 
 
-async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub:
-    """The tenant's hub or 404/699; other domains call this before reading a body."""
-    async with ctx.db.read() as s:
-        hub = await repo.get(s, tenant_id, hub_id)
-    if hub is None:
+async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> None:
+    """404/699 unless the tenant has the hub; other domains call this before reading a body."""
+    if await repo.get_row(ctx.db, tenant_id, hub_id) is None:
         raise hub_not_found(hub_id)
-    return hub
 
 
 async def update(

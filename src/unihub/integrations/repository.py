@@ -4,9 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from unihub.core.database import Database, Prepared
 from unihub.integrations.models import Integration, SlackNonce
 
 
@@ -19,20 +21,20 @@ async def get(
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
-async def name_taken(
-    s: AsyncSession, hub_id: uuid.UUID, name_key: str, except_id: uuid.UUID | None = None
-) -> bool:
-    stmt = select(Integration.id).where(
-        Integration.hub_id == hub_id, Integration.name_key == name_key
-    )
-    if except_id is not None:
-        stmt = stmt.where(Integration.id != except_id)
-    return (await s.execute(stmt.limit(1))).first() is not None
+_NAME_TAKEN = Prepared(
+    select(Integration.id)
+    .where(Integration.hub_id == bindparam("hub_id"), Integration.name_key == bindparam("key"))
+    .limit(1)
+)
 
 
-async def add(s: AsyncSession, integration: Integration) -> None:
+async def name_taken(db: Database, hub_id: uuid.UUID, name_key: str) -> bool:
+    return await db.fetch_first(_NAME_TAKEN, {"hub_id": hub_id, "key": name_key}) is not None
+
+
+def add(s: Session, integration: Integration) -> None:
+    """Inside `Database.transact`."""
     s.add(integration)
-    await s.flush()
 
 
 async def update_fields(s: AsyncSession, integration: Integration, values: dict[str, Any]) -> None:

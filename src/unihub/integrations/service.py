@@ -363,9 +363,8 @@ async def create(
     name_key = data.name.casefold()
     # Checked before any provider call so a taken name does not spend a Slack nonce; the
     # constraint still decides races at insert time.
-    async with ctx.db.read() as s:
-        if await repo.name_taken(s, hub_id, name_key):
-            raise _duplicate_name(data.name)
+    if await repo.name_taken(ctx.db, hub_id, name_key):
+        raise _duplicate_name(data.name)
     prepared = await _prepare(ctx, tenant_id, hub_id, data.channel_id, config)
 
     now = utcnow()
@@ -390,8 +389,7 @@ async def create(
     if data.channel_id in _SIGNED_CHANNELS:
         row.public_signing_key, row.private_signing_key = _signing_pair(ctx.box.encrypt)
     try:
-        async with ctx.db.write() as s:
-            await repo.add(s, row)
+        await ctx.db.transact(lambda s: repo.add(s, row))
     except IntegrityError as exc:
         raise _conflict(exc, data.name, prepared.external_key, hub_id) from None
     return to_wire(ctx, row)
