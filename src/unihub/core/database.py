@@ -295,26 +295,44 @@ class Database:
         """`work(session)` in one write transaction (all or nothing), returning its result.
 
         `work` is plain synchronous code over a sync ORM `Session`. On SQLite it runs inline
-        on the event loop when the write lock is free at once (the common case), else on the
-        threaded engine, which waits for it; on PostgreSQL through `AsyncSession.run_sync`.
+        on the event loop when the write lock is free at once (the common case). When it is
+        not, the call queues behind this process's other writers and tries inline again:
+        falling straight back to the threaded engine made every writer arriving meanwhile
+        find the lock taken too, and under load ~8% of hub creates took that slow road
+        (p99 220 ms against a p50 of 0.3 ms in the server, measured). Only when another
+        process holds the lock does it wait on the threaded engine, off the event loop. On
+        PostgreSQL it runs through `AsyncSession.run_sync`.
         """
-        if self._inline_writer is not None:
-            with Session(self._inline_writer, expire_on_commit=False) as session:
-                try:
-                    session.connection()  # BEGIN IMMEDIATE: the write lock now, or busy
-                except OperationalError as exc:
-                    if not _is_busy(exc):
-                        raise
-                else:
-                    try:
-                        result = work(session)
-                        session.commit()
-                    except BaseException:
-                        session.rollback()
-                        raise
-                    return result
-        async with self.write() as asession:
-            return await asession.run_sync(work)
+        if self._inline_writer is None:
+            async with self.write() as asession:
+                return await asession.run_sync(work)
+        done, result = self._transact_inline(work)
+        if done:
+            return cast(T, result)
+        async with self._write_lock():
+            done, result = self._transact_inline(work)
+            if done:
+                return cast(T, result)
+            async with self._sessions() as asession, asession.begin():
+                return await asession.run_sync(work)
+
+    def _transact_inline(self, work: Callable[[Session], T]) -> tuple[bool, T | None]:
+        """(True, result), or (False, None) when the write lock is taken: nothing was run."""
+        assert self._inline_writer is not None
+        with Session(self._inline_writer, expire_on_commit=False) as session:
+            try:
+                session.connection()  # BEGIN IMMEDIATE: the write lock now, or busy
+            except OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                return False, None
+            try:
+                result = work(session)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            return True, result
 
     async def fetch(self, *queries: Query) -> list[Sequence[Row[Any]]]:
         """Each query's rows, all read in one transaction (one snapshot on SQLite).

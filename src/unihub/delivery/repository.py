@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import Integer, Table, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from unihub.delivery.models import DELIVERED, FAILED, PENDING, Delivery
 
@@ -86,8 +86,8 @@ _CLAIM = {
 }
 
 
-async def claim(
-    s: AsyncSession,
+def claim(
+    s: Session,
     *,
     now: datetime,
     lease_until: datetime,
@@ -106,7 +106,7 @@ async def claim(
     if receivers is not None:
         params["b_receivers"] = list(receivers)
     stmt = _CLAIM[(receivers is not None, skip_locked)]
-    rows = (await s.execute(stmt, params)).all()
+    rows = s.execute(stmt, params).all()
     return [Claimed(*row) for row in rows]
 
 
