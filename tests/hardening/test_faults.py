@@ -75,12 +75,11 @@ async def _tenant_token(db_url: str, client: httpx.AsyncClient) -> dict[str, str
     return {"Authorization": f"Bearer {bearer}"}
 
 
-@pytest.mark.skipif(not os.environ.get("UNIHUB_PG_ADMIN_URL"), reason="needs PostgreSQL")
-async def test_database_down_answers_503_and_recovers_without_restart(
-    make_client: ClientFactory,
-):
+async def _proxied_pg_app(
+    make_client: ClientFactory, name: str
+) -> tuple[TcpProxy, httpx.AsyncClient, dict[str, str]]:
+    """An app whose PostgreSQL sits behind a proxy we can cut, with one hub created."""
     admin = os.environ["UNIHUB_PG_ADMIN_URL"]
-    name = "unihub_hardening_faults"
     conn = await asyncpg.connect(admin)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -98,7 +97,14 @@ async def test_database_down_answers_503_and_recovers_without_restart(
     auth = await _tenant_token(url, client)
     body = {"name": "before", "description": "d"}
     assert (await client.post("/api/v1/hubs", headers=auth, json=body)).status_code == 200
+    return proxy, client, auth
 
+
+@pytest.mark.skipif(not os.environ.get("UNIHUB_PG_ADMIN_URL"), reason="needs PostgreSQL")
+async def test_database_down_answers_503_and_recovers_without_restart(
+    make_client: ClientFactory,
+):
+    proxy, client, auth = await _proxied_pg_app(make_client, "unihub_hardening_faults")
     await proxy.stop()
     ready = await client.get("/readyz")
     assert ready.status_code == 503 and ready.headers["retry-after"]
@@ -118,6 +124,25 @@ async def test_database_down_answers_503_and_recovers_without_restart(
     listed = await client.get("/api/v1/hubs", headers=auth)
     assert listed.status_code == 200
     assert [h["name"] for h in listed.json()["results"]] == ["before"]
+    await proxy.stop()
+    await client.app.state.ctx.db.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not os.environ.get("UNIHUB_PG_ADMIN_URL"), reason="needs PostgreSQL")
+async def test_connections_closed_by_a_database_restart_are_replaced_unnoticed(
+    make_client: ClientFactory,
+):
+    proxy, client, auth = await _proxied_pg_app(make_client, "unihub_hardening_restart")
+    for _ in range(3):  # every pooled connection closed while idle, between two requests
+        await proxy.stop()
+        await proxy.start()
+        await asyncio.sleep(0.05)  # the closed sockets reach the event loop
+        listed = await client.get("/api/v1/hubs", headers=auth)
+        assert listed.status_code == 200, listed.text
+        created = await client.post(
+            "/api/v1/hubs", headers=auth, json={"name": f"after-{_}", "description": "d"}
+        )
+        assert created.status_code == 200, created.text
     await proxy.stop()
     await client.app.state.ctx.db.dispose()  # type: ignore[attr-defined]
 

@@ -2,8 +2,9 @@
 
 A database that is down, restarting, read-only or out of space raises driver errors; they
 answer 503 (code 115) so clients back off and retry. Connections are re-established by the
-pool on the next request (`pool_pre_ping` on PostgreSQL, a fresh file handle on SQLite), so
-the service recovers by itself when the database returns.
+pool on the next request (on PostgreSQL, connections the server closed are replaced at
+checkout; on SQLite, a fresh file handle), so the service recovers by itself when the
+database returns.
 """
 
 from __future__ import annotations
