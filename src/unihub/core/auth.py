@@ -56,32 +56,35 @@ def _not_for(resource: str) -> ApiError:
     return forbidden(101, f"This access token is not valid for the {resource} API.")
 
 
-async def require_portal(request: Request) -> Caller:
+async def _caller(request: Request) -> Caller:
     ctx: AppContext = request.app.state.ctx
-    principal = await _principal(request, ctx)
-    if principal.scope != PORTAL_SCOPE:
+    return Caller(await _principal(request, ctx), ctx)
+
+
+async def require_portal(request: Request) -> Caller:
+    caller = await _caller(request)
+    if caller.principal.scope != PORTAL_SCOPE:
         raise _not_for("Portal")
-    return Caller(principal, ctx)
+    return caller
 
 
 async def require_engine(request: Request) -> Caller:
-    ctx: AppContext = request.app.state.ctx
-    principal = await _principal(request, ctx)
-    if principal.scope != ENGINE_SCOPE:
+    caller = await _caller(request)
+    if caller.principal.scope != ENGINE_SCOPE:
         raise _not_for("Engine")
-    return Caller(principal, ctx)
+    return caller
 
 
 async def require_engine_or_webchat(request: Request) -> Caller:
     """Engine tokens, or a WebChat visitor's token (its `integration_id` limits what it reaches;
     the endpoints taking this dependency enforce that)."""
-    ctx: AppContext = request.app.state.ctx
-    principal = await _principal(request, ctx)
+    caller = await _caller(request)
+    principal = caller.principal
     if principal.scope == WEBCHAT_SCOPE and principal.integration_id is not None:
-        return Caller(principal, ctx)
+        return caller
     if principal.scope != ENGINE_SCOPE:
         raise _not_for("Engine")
-    return Caller(principal, ctx)
+    return caller
 
 
 PortalCaller = Annotated[Caller, Depends(require_portal)]
