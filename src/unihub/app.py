@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,6 +17,7 @@ from unihub.core.config import Settings, get_settings
 from unihub.core.context import AppContext
 from unihub.core.database import Database
 from unihub.core.errors import install_error_handlers
+from unihub.core.http import close_provider_clients
 from unihub.core.logs import configure_logging
 from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
@@ -26,12 +29,29 @@ from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
 from unihub.webchat.cors import WebChatCors
 
+log = logging.getLogger("unihub.app")
+
 _NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,
     "metrics": False,
     "logs": False,
     "operation_spans": False,
 }
+
+
+SHUTDOWN_STEP_S = 10.0
+
+
+async def _bounded(step: str, work: Coroutine[Any, Any, None]) -> None:
+    """Run one shutdown step, abandoning it after `SHUTDOWN_STEP_S`: a connection that never
+    answers its close must not keep the process from exiting (seen as a rare hang)."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_STEP_S)
+    if not done:
+        task.cancel()
+        log.warning("shutdown: %s did not finish within %g s; abandoned", step, SHUTDOWN_STEP_S)
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("shutdown: %s failed: %r", step, task.exception())
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -60,8 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         await app.state.engine.start()
         yield
-        await app.state.engine.stop()
-        await ctx.db.dispose()
+        await _bounded("stopping the delivery engine", app.state.engine.stop())
+        await _bounded("closing provider connections", close_provider_clients())
+        await _bounded("closing database connections", ctx.db.dispose())
 
     app = FastAPI(
         title="unihub",

@@ -133,6 +133,23 @@ async def test_twilio_happy_path(
     assert len(fake_twilio.requests) == 1
 
 
+async def test_provider_calls_reuse_one_connection(
+    client: httpx.AsyncClient,
+    tenant: TenantCreds,
+    hub: str,
+    fake_twilio: FakeTwilio,
+    twilio_account: dict[str, str],
+) -> None:
+    second = {**twilio_account, "numberSid": sid("PN")}
+    fake_twilio.add_number(second["accountSid"], second["numberSid"], "+16476960490")
+    for configuration in (twilio_account, second):
+        r = await create(client, tenant, hub, "TwilioSMS", configuration)
+        assert r.status_code == 200, r.text
+    first_call, second_call = fake_twilio.requests
+    assert first_call.client_port is not None
+    assert first_call.client_port == second_call.client_port  # keep-alive, no new handshake
+
+
 async def test_twilio_rejections_store_nothing(
     client: httpx.AsyncClient,
     tenant: TenantCreds,

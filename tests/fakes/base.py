@@ -26,6 +26,7 @@ class RecordedRequest:
     headers: dict[str, str]
     query: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)
+    client_port: int | None = None  # the caller's TCP port: one per connection
 
     @property
     def basic_auth(self) -> tuple[str, str] | None:
@@ -95,6 +96,7 @@ class FakeProvider:
                     headers={k.lower(): v for k, v in request.headers.items()},
                     query=dict(request.query_params),
                     form=form,
+                    client_port=request.client.port if request.client else None,
                 )
             )
             failing = self.mode_paths is None or any(

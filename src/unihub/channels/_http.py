@@ -38,8 +38,8 @@ async def request_json(
     call so a provider trickling bytes cannot hold a request open longer than `timeout_s`.
     """
     try:
-        async with provider_client(base_url, timeout_s) as client, asyncio.timeout(timeout_s):
-            response = await client.request(method, path, **kwargs)
+        async with asyncio.timeout(timeout_s):
+            response = await provider_client(base_url, timeout_s).request(method, path, **kwargs)
     except (TimeoutError, httpx.TimeoutException):
         raise _unavailable(provider, f"no answer within {timeout_s:g} s", secrets) from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:

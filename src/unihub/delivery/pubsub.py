@@ -95,7 +95,7 @@ class PgNotifier(_Listening):
             await lost.wait()
         finally:
             with contextlib.suppress(Exception):
-                await conn.close()
+                await conn.close(timeout=2)  # then asyncpg drops the socket
 
 
 class RedisNotifier(_Listening):
