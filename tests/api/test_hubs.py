@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import TenantCreds, codes
+from unihub.core.context import AppContext
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -299,3 +300,18 @@ async def test_deep_pages_from_anchors_match_the_full_order(
     assert await full_order() == created
     for size in (2, 4, 6):
         assert await paged(size) == created
+
+
+async def test_create_waits_for_a_held_write_lock_then_lands(
+    ctx: AppContext, client: httpx.AsyncClient, tenant: TenantCreds
+) -> None:
+    if not ctx.db.is_sqlite:
+        pytest.skip("SQLite admits one writer at a time; PostgreSQL locks rows")
+    async with ctx.db.write():  # another writer of this process holds SQLite's write lock
+        pending = asyncio.create_task(create(client, tenant, name="queued"))
+        await asyncio.sleep(0.2)
+        assert not pending.done()  # it queues: no busy error, no 503
+    r = await pending
+    assert r.status_code == 200, r.text
+    got = await client.get(f"/api/v1/hubs/{r.json()['hubId']}", headers=tenant.portal)
+    assert got.json()["name"] == "queued"

@@ -15,7 +15,6 @@ import contextlib
 import sqlite3
 import threading
 import uuid
-import weakref
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -44,6 +43,8 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import SingletonThreadPool
 from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.types import TypeDecorator
+
+from unihub.core.loops import PerLoop
 
 T = TypeVar("T")
 
@@ -298,9 +299,7 @@ class Database:
         # SQLite has one writer at a time; queueing this process's writers avoids
         # busy_timeout's sleep-and-retry (profiled: p99 over a second under 32 writers).
         # One lock per event loop: tests and tools may drive one Database from several loops.
-        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._write_locks: PerLoop[asyncio.Lock] = PerLoop(lambda _loop: asyncio.Lock())
         self._inline_writer = make_inline_writer(url) if self.is_sqlite else None
         self._point_readers: dict[int, Any] = {}  # thread id -> see `_point_reader`
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -447,11 +446,7 @@ class Database:
         return engines
 
     def _write_lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        lock = self._write_locks.get(loop)
-        if lock is None:
-            lock = self._write_locks[loop] = asyncio.Lock()
-        return lock
+        return self._write_locks.get()
 
     async def ping(self) -> None:
         from sqlalchemy import text

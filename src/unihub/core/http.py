@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import ssl
-import weakref
-
 import aiohttp
 import httpx
 
 from unihub import __version__
+from unihub.core.loops import PerLoop
 
 USER_AGENT = f"unihub/{__version__}"
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """httpx's default verification (certifi's CAs, SSL_CERT_FILE/DIR), built once per process.
-
-    Building it loads the CA bundle: ~35 ms of CPU, which made it most of an integration
-    create's cost when every provider call built its own (profiled).
-    """
-    return httpx.create_ssl_context()
-
-
 # Per event loop: an httpx client belongs to the loop it first ran on.
-_provider_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, float], httpx.AsyncClient]
-] = weakref.WeakKeyDictionary()
+_provider_clients: PerLoop[dict[tuple[str, float], httpx.AsyncClient]] = PerLoop(lambda _: {})
 
 
 def provider_client(base_url: str, timeout_s: float = 10.0) -> httpx.AsyncClient:
     """The keep-alive httpx client of one provider base URL; the timeout bounds each attempt.
 
     Shared by every call on the running event loop and not to be closed by callers: a new
-    client per call paid a TCP (and, against real providers, a TLS) handshake every time.
-    httpx drops connections idle for 5 s, before providers close them.
+    client per call paid a TCP and TLS handshake, and loading the CA bundle (~35 ms of CPU,
+    most of an integration create, profiled), every time. httpx drops connections idle for
+    5 s, before providers close them.
     """
-    clients = _provider_clients.setdefault(asyncio.get_running_loop(), {})
+    clients = _provider_clients.get()
     key = (base_url.rstrip("/"), timeout_s)
     client = clients.get(key)
     if client is None or client.is_closed:
@@ -47,14 +32,13 @@ def provider_client(base_url: str, timeout_s: float = 10.0) -> httpx.AsyncClient
             timeout=httpx.Timeout(timeout_s),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
-            verify=_tls_context(),
         )
     return client
 
 
 async def close_provider_clients() -> None:
     """Close the running loop's provider clients and their connections (at shutdown)."""
-    for client in _provider_clients.pop(asyncio.get_running_loop(), {}).values():
+    for client in (_provider_clients.pop() or {}).values():
         await client.aclose()
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
+import math
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from unihub.core.loops import PerLoop
 from unihub.hardening.asgi import header, send_error
 
 log = logging.getLogger("unihub.limits")
@@ -32,8 +33,7 @@ class _Deadlines:
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
         self.loop = loop
         self.interval = interval
-        self.due: dict[asyncio.Task[Any], float] = {}
-        self.expired: set[asyncio.Task[Any]] = set()
+        self.due: dict[asyncio.Task[Any], float] = {}  # math.inf: already cancelled
         self.armed = False
 
     def enter(self, task: asyncio.Task[Any], seconds: float) -> None:
@@ -44,17 +44,13 @@ class _Deadlines:
 
     def leave(self, task: asyncio.Task[Any]) -> bool:
         """Forget `task`; whether it was cancelled for running out of time."""
-        del self.due[task]
-        if task in self.expired:
-            self.expired.discard(task)
-            return True
-        return False
+        return self.due.pop(task) == math.inf
 
     def _sweep(self) -> None:
         now = self.loop.time()
         for task, deadline in self.due.items():
-            if deadline <= now and task not in self.expired:
-                self.expired.add(task)
+            if deadline <= now:
+                self.due[task] = math.inf
                 task.cancel()
         if self.due:
             self.loop.call_later(self.interval, self._sweep)
@@ -77,23 +73,8 @@ class LimitsMiddleware:
         self.app = app
         self.max_bytes = max_bytes
         self.seconds = seconds
-        self._sweep_interval = min(1.0, seconds / 4)
-        # Per event loop: tests and tools may drive one app from several loops.
-        self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Deadlines] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._last: _Deadlines | None = None
-
-    def _deadlines_of(self, task: asyncio.Task[Any]) -> _Deadlines:
-        loop = task.get_loop()
-        last = self._last
-        if last is not None and last.loop is loop:
-            return last
-        found = self._deadlines.get(loop)
-        if found is None:
-            found = self._deadlines[loop] = _Deadlines(loop, self._sweep_interval)
-        self._last = found
-        return found
+        interval = min(1.0, seconds / 4)
+        self._deadlines = PerLoop(lambda loop: _Deadlines(loop, interval))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,7 +105,7 @@ class LimitsMiddleware:
 
         task = asyncio.current_task()
         assert task is not None  # ASGI servers run each request in a task
-        deadlines = self._deadlines_of(task)
+        deadlines = self._deadlines.get()
         deadlines.enter(task, self.seconds)
         timed_out = False
         try:

@@ -78,16 +78,15 @@ async def create(ctx: AppContext, tenant_id: uuid.UUID, raw: bytes) -> dict[str,
 
 
 async def get(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> dict[str, Any]:
+    return to_wire(await require(ctx, tenant_id, hub_id))
+
+
+async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Row[Any]:
+    """The tenant's hub (a row), or 404/699; other domains call this before reading a body."""
     hub = await repo.get_row(ctx.db, tenant_id, hub_id)
     if hub is None:
         raise hub_not_found(hub_id)
-    return to_wire(hub)
-
-
-async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> None:
-    """404/699 unless the tenant has the hub; other domains call this before reading a body."""
-    if await repo.get_row(ctx.db, tenant_id, hub_id) is None:
-        raise hub_not_found(hub_id)
+    return hub
 
 
 async def update(
