@@ -194,6 +194,12 @@ async def test_activities_read_back_per_side(
     assert r.status_code == 400 and codes(r) == [206]
     r = await client.get(path, params={"type": "agent", "leid": "x"}, headers=tenant.engine)
     assert r.status_code == 400 and codes(r) == [210]
+    # eventIds are 64-bit: the largest cursor reads nothing, one more is refused cleanly
+    r = await client.get(path, params={"type": "agent", "leid": 2**63 - 1}, headers=tenant.engine)
+    assert r.status_code == 200 and r.json() == []
+    for huge in (2**63, 10**40):
+        r = await client.get(path, params={"type": "agent", "leid": huge}, headers=tenant.engine)
+        assert r.status_code == 400 and codes(r) == [207], r.text
 
 
 async def test_start_messages_sent_on_establish(

@@ -284,6 +284,9 @@ async def test_visitor_follows_its_conversation_on_the_events_socket(
         f"{base}&conversationId={other_visitor['conversationId']}x&access_token={token}",
         f"{shared_server.ws_url}/api/v1/events/ws?integrationId={other.webchat_id}"
         f"&conversationId={cid}&access_token={token}",
+        f"{url}&leid={2**63}",  # past the 64-bit eventIds
+        f"{url}&leid=-1",
+        f"{url}&note=%00",  # control characters are refused before anything else
     ):
         with pytest.raises(InvalidStatus):
             async with connect(bad):

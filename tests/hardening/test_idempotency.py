@@ -7,7 +7,9 @@ import uuid
 
 import httpx
 
+from tests.at_rest import stored_bytes
 from tests.conftest import TenantCreds, codes
+from unihub.core.context import AppContext
 
 
 def keyed(creds: TenantCreds, key: str) -> dict[str, str]:
@@ -110,3 +112,38 @@ async def test_without_key_every_post_creates(client: httpx.AsyncClient, tenant:
         )
         assert r.status_code == 200
     assert await total(client, tenant) == 2
+
+
+async def test_secrets_in_replayed_answers_are_not_stored_in_clear(
+    client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds
+):
+    """A create's answer can be the only copy of a secret: the stored replay is encrypted."""
+    key = str(uuid.uuid4())
+    url = f"/api/v1/tenants/clients/{tenant.portal_client_id}/tokens"
+    first = await client.post(url, headers=keyed(tenant, key), json={"name": "ci"})
+    again = await client.post(url, headers=keyed(tenant, key), json={"name": "ci"})
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()  # the replay still shows the secret, once more
+    secrets = [first.json()["token"]]
+
+    hub = await client.post(
+        "/api/v1/hubs", headers=tenant.portal, json={"name": "keys", "description": "d"}
+    )
+    for channel, configuration in (
+        ("Direct", {"integrationType": "Bot"}),
+        ("System", {"webhookUrl": "http://127.0.0.1:9/e", "events": ["message"]}),
+    ):
+        body = {"channelId": channel, "name": channel, "configuration": configuration}
+        created = await client.post(
+            f"/api/v1/integrations/hubs/{hub.json()['hubId']}",
+            headers=keyed(tenant, str(uuid.uuid4())),
+            json=body,
+        )
+        assert created.status_code == 200, created.text
+        secrets.append(created.json()["configuration"]["privateSigningKey"])
+
+    stored = await stored_bytes(ctx)
+    assert tenant.portal_client_id.encode() in stored  # the dump is real
+    for secret in secrets:
+        assert secret.encode() not in stored

@@ -16,7 +16,7 @@ from unihub.core.auth import EngineCaller, EngineOrWebChatCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
-from unihub.core.validation import parse_guid
+from unihub.core.validation import parse_event_cursor, parse_guid
 from unihub.delivery.runtime import EngineRuntime, engine_of
 
 router = APIRouter(tags=["engine"])
@@ -76,7 +76,7 @@ async def get_activities(
 ) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
     side = service.parse_side(type)
-    after = service.parse_leid(leid)
+    after = parse_event_cursor(leid)
     only = caller.principal.integration_id  # WebChat tokens: own conversations, customer side
     return JSON(await service.activities(caller.ctx, caller.tenant_id, cid, side, after, only))
 

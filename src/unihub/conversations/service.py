@@ -643,17 +643,3 @@ def parse_side(value: str | None) -> str:
             206, f"Value '{value[:64]}' of 'type' is not supported; allowed: Customer, Agent, Bot."
         )
     return side
-
-
-def parse_leid(value: str | None) -> int:
-    if value is None or not value.strip():
-        return 0
-    try:
-        leid = int(value)
-    except ValueError:
-        raise bad_request(
-            210, f"Parameter 'leid' must be an integer, got '{value[:64]}'."
-        ) from None
-    if leid < 0:
-        raise bad_request(209, "Parameter 'leid' must be greater than or equal to 0.")
-    return leid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -19,6 +20,7 @@ class SecretBox:
     def __init__(self, key_material: str) -> None:
         # Any operator-chosen string becomes a 32-byte key; the same string decrypts everywhere.
         digest = hashlib.sha256(key_material.encode()).digest()
+        self._material = digest
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
 
     def encrypt(self, plaintext: str) -> str:
@@ -29,6 +31,10 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("stored secret cannot be decrypted with UNIHUB_SECRET_KEY") from exc
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A key of its own for `purpose` (e.g. an HMAC), never the encryption key itself."""
+        return hmac.new(self._material, purpose, hashlib.sha256).digest()
 
     def encrypt_bytes(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)

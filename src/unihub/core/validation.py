@@ -6,6 +6,7 @@ way. Custom validators choose a code by raising `PydanticCustomError("code_NNN",
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
@@ -188,6 +189,33 @@ def parse_guid(value: str, name: str) -> uuid.UUID:
         raise ApiError.one(
             400, 203, f"Value '{_short(value)}' of '{name}' is not a valid GUID."
         ) from None
+
+
+MAX_EVENT_ID = 2**63 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_character(text: str) -> bool:
+    """C0 controls and DEL: no identifier, credential or query value of this API has one."""
+    return _CONTROL.search(text) is not None
+
+
+def parse_event_cursor(value: str | None, name: str = "leid") -> int:
+    """An eventId cursor from the query: absent or blank is 0."""
+    if value is None or not value.strip():
+        return 0
+    try:
+        cursor = int(value)
+    except ValueError:
+        raise ApiError.one(
+            400, 210, f"Parameter '{name}' must be an integer, got '{_short(value)}'."
+        ) from None
+    if cursor < 0:
+        raise ApiError.one(400, 209, f"Parameter '{name}' must be greater than or equal to 0.")
+    if cursor > MAX_EVENT_ID:
+        # eventIds are 64-bit signed in the database: a larger cursor cannot be compared.
+        raise ApiError.one(400, 207, f"Parameter '{name}' must be at most {MAX_EVENT_ID}.")
+    return cursor
 
 
 def trimmed_str(max_length: int, min_length: int = 1) -> Any:

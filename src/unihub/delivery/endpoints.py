@@ -10,9 +10,10 @@ from pydantic import BaseModel
 from unihub.core.auth import EngineCaller
 from unihub.core.context import AppContext
 from unihub.core.database import format_ts
-from unihub.core.errors import COMMON_ERRORS, error_responses
+from unihub.core.errors import COMMON_ERRORS, ApiError, error_responses
 from unihub.core.pagination import Page, Paging, page_body
 from unihub.core.responses import JSON
+from unihub.core.validation import parse_event_cursor
 from unihub.delivery import repository as repo
 from unihub.delivery.models import Delivery
 from unihub.delivery.runtime import get_engine
@@ -109,7 +110,7 @@ async def _follow_conversation(
         return
     await websocket.accept()
     try:
-        await follow(websocket, ctx, tenant_id, conversation_id, max(leid, 0))
+        await follow(websocket, ctx, tenant_id, conversation_id, leid)
     finally:
         with contextlib.suppress(Exception):
             await websocket.close()
@@ -121,7 +122,7 @@ async def events_socket(
     integrationId: str | None = None,
     access_token: str | None = None,
     conversationId: str | None = None,
-    leid: int = 0,
+    leid: str | None = None,
 ) -> None:
     """Activities for a Direct integration without a webhook, one JSON frame each (the Direct
     webhook payload plus `deliveryId`), in order per conversation; missed ones arrive on
@@ -149,7 +150,12 @@ async def events_socket(
         await websocket.close(code=1008, reason="integration not found")
         return
     if principal.scope == WEBCHAT_SCOPE:
-        await _follow_conversation(websocket, ctx, tenant_id, integration_id, conversationId, leid)
+        try:
+            after = parse_event_cursor(leid)
+        except ApiError as exc:
+            await websocket.close(code=1008, reason=exc.errors[0].description[:120])
+            return
+        await _follow_conversation(websocket, ctx, tenant_id, integration_id, conversationId, after)
         return
     engine = get_engine(websocket)
     await websocket.accept()

@@ -9,8 +9,12 @@ How a key is processed (per API client; keys of different clients never meet):
    until the answer is there (bounded by the request time limit), so nothing is created twice.
 3. Answers that say nothing about the resource (401, 403, 408, 429, 5xx, a crash or a
    cancellation) release the key, so a retry runs again.
-Rows older than 24 hours are ignored and purged; a row left without an answer by a killed
-process is taken over once it is older than the request time limit plus a margin.
+Stored answers are encrypted with the secret box: a create's answer may be the only copy of a
+new client secret or signing key, and those must never sit in the database in clear. The
+request hash is an HMAC keyed the same way, so a body carrying provider credentials cannot
+be confirmed by guessing. Rows older than 24 hours are ignored and purged; a row left without
+an answer by a killed process is taken over once it is older than the request time limit
+plus a margin.
 Limitation: the answer is stored in its own transaction after the route's; a process killed
 between the two leaves the create done and the key unanswered, so a retry after the
 take-over delay creates again. The window is one commit long.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import re
 import time
@@ -69,6 +74,7 @@ class StoredAnswer:
 class IdempotencyStore:
     def __init__(self, ctx: AppContext, running_timeout_s: float) -> None:
         self.db = ctx.db
+        self.box = ctx.box
         # A running row older than this was abandoned: the time limit would have ended it.
         self.stale_after = timedelta(seconds=running_timeout_s + 5)
         self.wait_s = running_timeout_s + 5
@@ -107,7 +113,8 @@ class IdempotencyStore:
             if row.request_hash != digest:
                 raise _Mismatch
             if row.status is not None:
-                return StoredAnswer(row.status, row.content_type, row.body or b"")
+                body = self.box.decrypt_bytes(row.body) if row.body else b""
+                return StoredAnswer(row.status, row.content_type, body)
             if time.monotonic() > deadline:
                 raise _Busy
             await asyncio.sleep(_POLL_S)
@@ -120,7 +127,7 @@ class IdempotencyStore:
                 .values(
                     status=answer.status,
                     content_type=answer.content_type,
-                    body=answer.body,
+                    body=self.box.encrypt_bytes(answer.body),
                     completed=utcnow(),
                 )
             )
@@ -145,8 +152,8 @@ class IdempotencyStore:
             )
 
 
-def request_digest(scope: Scope, body: bytes) -> str:
-    h = hashlib.sha256()
+def request_digest(scope: Scope, body: bytes, key: bytes) -> str:
+    h = hmac.new(key, digestmod=hashlib.sha256)
     for part in (scope["method"].encode(), scope["path"].encode(), scope["query_string"]):
         h.update(part)
         h.update(b"\0")
@@ -159,6 +166,7 @@ class IdempotencyMiddleware:
         self.app = app
         self.ctx = ctx
         self.store = IdempotencyStore(ctx, request_timeout_s)
+        self.digest_key = ctx.box.derive_key(b"unihub idempotency request hash")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -184,7 +192,7 @@ class IdempotencyMiddleware:
             return
 
         messages, body = await _read_body(receive)
-        digest = request_digest(scope, body)
+        digest = request_digest(scope, body, self.digest_key)
         try:
             stored = await self.store.claim(client_id, key, digest)
         except _Mismatch:

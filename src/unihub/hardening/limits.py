@@ -1,4 +1,4 @@
-"""Request body size limit (413) and request time limit (408, code 108)."""
+"""Request body size limit (413), request time limit (408, code 108), control characters (400)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import logging
 import math
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unihub.core.loops import PerLoop
 from unihub.hardening.asgi import header, send_error
+from unihub.hardening.controls import CONTROL_CHARACTER, TOKEN_PATH, control_character_in
 
 log = logging.getLogger("unihub.limits")
 
@@ -58,8 +60,25 @@ class _Deadlines:
             self.armed = False
 
 
+async def _refuse_control_character(scope: Scope, send: Send, where: str) -> None:
+    description = f"A control character (such as NUL) is not allowed in {where}."
+    if scope["path"] != TOKEN_PATH:
+        await send_error(scope, send, 400, CONTROL_CHARACTER, description)
+        return
+    # The token endpoint answers in RFC 6749 §5.2's format, as for every other token error.
+    body = orjson.dumps({"error": "invalid_request", "error_description": description})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class LimitsMiddleware:
-    """The body size limit (413/112) and the time limit (408/108), in one layer.
+    """The body size limit (413/112), the time limit (408/108) and the refusal of control
+    characters in the path, query and headers (400/117), in one layer.
 
     Bodies over `max_bytes` are refused by Content-Length up front, else while they stream
     in: chunked uploads have no Content-Length, so `receive` is wrapped and counts the bytes,
@@ -78,7 +97,13 @@ class LimitsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket" and control_character_in(scope) is not None:
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.app(scope, receive, send)
+            return
+        if (where := control_character_in(scope)) is not None:
+            await _refuse_control_character(scope, send, where)
             return
         declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

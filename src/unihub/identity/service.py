@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from urllib.parse import unquote_plus
 
 from unihub.core.context import AppContext
 from unihub.core.database import utcnow
 from unihub.core.security import hash_secret
+from unihub.core.validation import has_control_character
 from unihub.identity.keys import ENGINE_SCOPE, PORTAL_SCOPE, TOKEN_LIFETIME_S
 from unihub.tenants import repository as tenants_repo
 
+_CONTROL = "A control character (such as NUL) is not allowed in the credentials or form."
 SCOPES = {"portal": PORTAL_SCOPE, "engine": ENGINE_SCOPE}
 
 
@@ -35,9 +38,10 @@ def credentials_from(form: dict[str, str], authorization: str | None) -> tuple[s
         client_id, sep, secret = decoded.partition(":")
         if not sep:
             raise OAuthError("invalid_client", "Malformed Basic credentials.", 401, True)
-        from urllib.parse import unquote_plus
-
-        return unquote_plus(client_id), unquote_plus(secret), True
+        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        if has_control_character(client_id) or has_control_character(secret):
+            raise OAuthError("invalid_request", _CONTROL)
+        return client_id, secret, True
     client_id = form.get("client_id", "")
     secret = form.get("client_secret", "")
     if not client_id or not secret:
@@ -48,6 +52,8 @@ def credentials_from(form: dict[str, str], authorization: str | None) -> tuple[s
 async def issue_token(
     ctx: AppContext, form: dict[str, str], authorization: str | None
 ) -> dict[str, object]:
+    if any(has_control_character(k) or has_control_character(v) for k, v in form.items()):
+        raise OAuthError("invalid_request", _CONTROL)
     grant = form.get("grant_type")
     if not grant:
         raise OAuthError("invalid_request", "grant_type is required.")
