@@ -14,12 +14,14 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import codes, get_token
 from tests.hardening.conftest import ClientFactory
 from unihub.core.config import Settings
 from unihub.core.database import Database
 from unihub.core.migrate import upgrade
+from unihub.hardening.faults import is_unavailable
 from unihub.tenants import service as tenants_service
 
 
@@ -213,3 +215,23 @@ async def test_full_disk_gives_clean_503_and_no_corruption(make_client: ClientFa
     assert len(rows) == len(acknowledged)
     assert all(desc == "x" * 1000 for _, desc in rows)
     await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("cause", "unavailable"),
+    [
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
+        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), True),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("closed"), True),
+        (ConnectionResetError("reset by peer"), True),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
+        (asyncpg.exceptions.UndefinedColumnError("no such column"), False),
+    ],
+)
+def test_unavailability_is_classified_by_sqlstate_not_by_wrapper(
+    cause: BaseException, unavailable: bool
+) -> None:
+    # SQLAlchemy wraps some of these as a plain DBAPIError; the SQLSTATE decides.
+    wrapped = DBAPIError("SELECT 1", None, cause)
+    assert is_unavailable(wrapped) is unavailable

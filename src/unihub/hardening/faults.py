@@ -13,6 +13,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from unihub.core.errors import ApiError, render
 from unihub.core.responses import JSON
@@ -23,11 +24,41 @@ UNAVAILABLE = 115
 RETRY_AFTER_S = 5
 
 
+# SQLSTATE classes and codes that say "the server cannot serve now", not "your query is
+# wrong": 08 connection exception, 53 insufficient resources, 57P01-57P05 operator
+# intervention (admin shutdown, crash shutdown, cannot connect now: starting up or shutting
+# down, database dropped, idle session timeout).
+_UNAVAILABLE_CLASSES = ("08", "53")
+_UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05"})
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` means the database (or the disk under it) cannot serve right now."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError):
+    """Whether `exc` means the database (or the disk under it) cannot serve right now.
+
+    Classified by SQLSTATE and by connection errors anywhere in the cause chain, not by the
+    wrapper's type: SQLAlchemy wraps asyncpg's CannotConnectNowError (57P03) as a plain
+    DBAPIError, which used to answer 500 at the edges of every PostgreSQL restart.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | OSError | PoolTimeout):
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | ConnectionError):
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and (
+            state.startswith(_UNAVAILABLE_CLASSES) or state in _UNAVAILABLE_CODES
+        ):
+            return True
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        )
+    return False
 
 
 def unavailable_error() -> ApiError:
@@ -54,5 +85,5 @@ def install_fault_handlers(app: FastAPI) -> None:
         )
         return render(request, unavailable_error())
 
-    for exc_type in (DBAPIError, OSError):
+    for exc_type in (DBAPIError, OSError, PoolTimeout):
         app.add_exception_handler(exc_type, _unavailable)
