@@ -138,7 +138,8 @@ async def test_twilio_outage_is_retried_and_refusal_fails_at_once(
 
     async def first_attempt_failed() -> bool:
         rows = await deliveries_to(ctx, tw.id)
-        return bool(rows and rows[0].attempts >= 1 and rows[0].leased_until is None)
+        # the first try and its immediate retry
+        return bool(rows and rows[0].attempts >= 2 and rows[0].leased_until is None)
 
     try:
         await wait_for_async(first_attempt_failed)

@@ -15,7 +15,9 @@ from datetime import timedelta
 
 SOURCE_SYSTEM = "engine.hubster.io"
 TIMEOUT_S = 10.0
-# Reference retry policy: immediately, then 2, 4, 6, 8 and 10 minutes after the previous try.
+# The reference's retry table, read as its rows say: retry 0 comes immediately, retries 1-5
+# come 2, 4, 6, 8 and 10 minutes after the previous failure. With the first delivery that is
+# seven attempts in all; `RETRY_DELAYS[n - 1]` is the wait after the n-th failed attempt.
 RETRY_DELAYS = (
     timedelta(0),
     timedelta(minutes=2),
@@ -24,7 +26,7 @@ RETRY_DELAYS = (
     timedelta(minutes=8),
     timedelta(minutes=10),
 )
-MAX_ATTEMPTS = len(RETRY_DELAYS)
+MAX_ATTEMPTS = 1 + len(RETRY_DELAYS)
 
 
 def sign(body: bytes, private_key: str) -> str:

@@ -252,7 +252,7 @@ class DeliveryWorker:
             await self._record(lambda s: repo.give_up(s, row.id, now, error, status_code))
             log.warning("delivery %s failed for good: %s", row.id, error)
         else:
-            next_at = now + RETRY_DELAYS[row.attempts]
+            next_at = now + RETRY_DELAYS[row.attempts - 1]
             await self._record(lambda s: repo.retry_later(s, row.id, next_at, error, status_code))
 
     async def _post(self, row: Claimed, receiver: IntegrationRuntime | None) -> int:
