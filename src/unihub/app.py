@@ -27,6 +27,7 @@ from unihub.delivery.runtime import EngineRuntime
 from unihub.hardening.install import install_hardening
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
+from unihub.identity.watch import TokenWatch
 from unihub.webchat.cors import WebChatCors
 
 log = logging.getLogger("unihub.app")
@@ -57,12 +58,14 @@ async def _bounded(step: str, work: Coroutine[Any, Any, None]) -> None:
 def build_context(settings: Settings) -> AppContext:
     db = Database(settings.resolved_database_url)
     box = SecretBox(secret_key_material(settings))
+    revocations = RevocationList(db, settings.revocation_cache_s)
     return AppContext(
         settings=settings,
         db=db,
         box=box,
         keys=KeyRing(db, box),
-        revocations=RevocationList(db, settings.revocation_cache_s),
+        revocations=revocations,
+        token_watch=TokenWatch(revocations),
     )
 
 
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.engine.start()
         yield
         await _bounded("stopping the delivery engine", app.state.engine.stop())
+        await _bounded("stopping the token watch", ctx.token_watch.stop())
         await _bounded("closing provider connections", close_provider_clients())
         await _bounded("closing database connections", ctx.db.dispose())
 

@@ -129,7 +129,7 @@ async def test_client_on_another_process_gets_activities(
         b.stop()
 
 
-async def _kill_database(tmp: Path) -> str | None:
+async def _kill_database(tmp: Path, name: str = "unihub_engine_kill") -> str | None:
     admin = os.environ.get("UNIHUB_PG_ADMIN_URL")
     if not PG or not admin:
         return None
@@ -137,12 +137,12 @@ async def _kill_database(tmp: Path) -> str | None:
 
     conn = await asyncpg.connect(admin)
     try:
-        await conn.execute('DROP DATABASE IF EXISTS "unihub_engine_kill" WITH (FORCE)')
-        await conn.execute('CREATE DATABASE "unihub_engine_kill"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/unihub_engine_kill"
+    return f"{base}/{name}"
 
 
 async def _cli(env: dict[str, str], *args: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from unihub.core.database import Database
 from unihub.core.security import SecretBox
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
+from unihub.identity.watch import TokenWatch
 
 
 @dataclass
@@ -20,6 +21,7 @@ class AppContext:
     box: SecretBox
     keys: KeyRing
     revocations: RevocationList
+    token_watch: TokenWatch
 
 
 async def get_context(request: Request) -> AppContext:

@@ -176,4 +176,5 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": texts[s]} for s in statuses}
 
 
-COMMON_ERRORS = (401, 403, 408, 413, 429, 500, 503)
+# 400 on every route: a control character in the path, query or a header (code 117).
+COMMON_ERRORS = (400, 401, 403, 408, 413, 429, 500, 503)

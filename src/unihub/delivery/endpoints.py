@@ -149,14 +149,26 @@ async def events_socket(
     if integration is None:
         await websocket.close(code=1008, reason="integration not found")
         return
+
+    async def close(code: int, reason: str) -> None:
+        await websocket.close(code=code, reason=reason)
+
     if principal.scope == WEBCHAT_SCOPE:
         try:
             after = parse_event_cursor(leid)
         except ApiError as exc:
             await websocket.close(code=1008, reason=exc.errors[0].description[:120])
             return
-        await _follow_conversation(websocket, ctx, tenant_id, integration_id, conversationId, after)
+        async with ctx.token_watch.watching(principal, close):
+            await _follow_conversation(
+                websocket, ctx, tenant_id, integration_id, conversationId, after
+            )
         return
+    async with ctx.token_watch.watching(principal, close):
+        await _stream_integration(websocket, integration_id)
+
+
+async def _stream_integration(websocket: WebSocket, integration_id: uuid.UUID) -> None:
     engine = get_engine(websocket)
     await websocket.accept()
     engine.sockets.add(integration_id, websocket)
@@ -164,7 +176,7 @@ async def events_socket(
     try:
         while True:
             await websocket.receive_text()  # clients may ping; nothing else is expected
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):  # closed by the client, or by us
         pass
     finally:
         engine.sockets.remove(integration_id, websocket)

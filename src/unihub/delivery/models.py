@@ -25,7 +25,7 @@ class Delivery(Base):
     `id` is stable across retries and restarts (sent as `x-hubster-delivery-id`); `payload` is
     the exact body, fixed at accept time. A worker owns a row while `leased_until` is in the
     future; `seq` (the activity's per-conversation sequence) orders rows of one
-    (conversation, receiver) pair.
+    (conversation, receiver) pair; `leased_by` names the process holding the lease.
     """
 
     __tablename__ = "deliveries"
@@ -53,6 +53,9 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The process that holds the lease (`delivery.owners`): a dead owner's leases are taken
+    # back at once instead of being waited out.
+    leased_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -64,7 +64,11 @@ def _claim_statement(*, by_receiver: bool, skip_locked: bool) -> Any:
     return (
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == PENDING, free)
-        .values(leased_until=bindparam("b_lease_until", type_=when), attempts=Delivery.attempts + 1)
+        .values(
+            leased_until=bindparam("b_lease_until", type_=when),
+            leased_by=bindparam("b_owner", type_=_TABLE.c.leased_by.type),
+            attempts=Delivery.attempts + 1,
+        )
         .returning(
             Delivery.id,
             Delivery.hub_id,
@@ -91,6 +95,7 @@ def claim(
     *,
     now: datetime,
     lease_until: datetime,
+    owner: uuid.UUID,
     channel: str,
     limit: int,
     receivers: Sequence[uuid.UUID] | None = None,
@@ -100,6 +105,7 @@ def claim(
     params: dict[str, Any] = {
         "b_now": now,
         "b_lease_until": lease_until,
+        "b_owner": owner,
         "b_channel": channel,
         "b_limit": limit,
     }
@@ -176,6 +182,32 @@ async def give_up(
 async def release(s: AsyncSession, delivery_id: uuid.UUID) -> None:
     """Hand a websocket row back untouched (no socket took it); it is not a failed attempt."""
     await _set(s, delivery_id, leased_until=None, attempts=Delivery.attempts - 1)
+
+
+async def lease_holders(s: AsyncSession, now: datetime) -> list[uuid.UUID]:
+    """The owners of leases still running (pending rows only: the outbox's live part)."""
+    stmt = (
+        select(Delivery.leased_by)
+        .where(
+            Delivery.status == PENDING,
+            Delivery.leased_until > now,
+            Delivery.leased_by.is_not(None),
+        )
+        .distinct()
+    )
+    return [owner for owner in (await s.execute(stmt)).scalars() if owner is not None]
+
+
+async def take_back(s: AsyncSession, owner: uuid.UUID) -> int:
+    """End a dead owner's leases: its rows are due again at once. The attempt it was making
+    stays counted (an attempt cut off by a crash is a failed attempt)."""
+    result = await s.execute(
+        update(Delivery)
+        .where(Delivery.leased_by == owner, Delivery.status == PENDING)
+        .values(leased_until=None, leased_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def count_failed(s: AsyncSession, tenant_id: uuid.UUID) -> int:

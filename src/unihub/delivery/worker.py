@@ -1,9 +1,11 @@
 """The delivery worker: drains the outbox to webhooks and websockets, and closes dormant
 conversations.
 
-Every process runs one. It wakes on a local or cross-process signal and also polls, so rows
-left behind by a crashed process are picked up once their lease runs out. Each send runs in
-its own task; a slow receiver only holds up its own (conversation, receiver) pairs.
+Every process runs one. It wakes on a local or cross-process signal and also polls. Rows
+leased by a process that died are taken back as soon as a live worker sees its owner lock
+free (`delivery.owners`): at a restart's first iteration, else within `TAKE_BACK_EVERY`.
+Each send runs in its own task; a slow receiver only holds up its own (conversation,
+receiver) pairs.
 
 Outcomes are recorded in batches: each send queues its outcome and waits until a single
 transaction has written every outcome queued meanwhile (one write per batch instead of one per
@@ -32,6 +34,7 @@ from unihub.delivery import providers
 from unihub.delivery import repository as repo
 from unihub.delivery.clock import Clock
 from unihub.delivery.models import PROVIDER, WEBHOOK, WEBSOCKET
+from unihub.delivery.owners import make_owners
 from unihub.delivery.repository import Claimed
 from unihub.delivery.sockets import SocketHub
 from unihub.delivery.webhooks import MAX_ATTEMPTS, RETRY_DELAYS, TIMEOUT_S, webhook_headers
@@ -41,6 +44,7 @@ from unihub.integrations.runtime import IntegrationRuntime
 log = logging.getLogger("unihub.delivery")
 
 DORMANT_EVERY = timedelta(minutes=1)
+TAKE_BACK_EVERY = 2.0  # seconds between looks for leases of dead processes
 
 
 class _Permanent(Exception):
@@ -87,12 +91,16 @@ class DeliveryWorker:
         self._queued: list[tuple[_Write | _Delivered, asyncio.Future[None]]] = []
         self._record_wake = asyncio.Event()
         self._last_dormant: datetime | None = None
+        self.owners = make_owners(ctx.db.url, ctx.settings.data_dir)
+        self._dead: set[uuid.UUID] = set()  # owner ids are never reused: dead stays dead
+        self._last_take_back = float("-inf")
 
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=self.ctx.settings.delivery_lease_s)
 
     async def start(self) -> None:
+        await self.owners.start()
         self._client = webhook_client(TIMEOUT_S)
         self._recorder = asyncio.create_task(self._record_loop(), name="unihub-delivery-outcomes")
         self._task = asyncio.create_task(self._run(), name="unihub-delivery-worker")
@@ -112,6 +120,7 @@ class DeliveryWorker:
                 await self._recorder
         if self._client is not None:
             await self._client.close()
+        await self.owners.stop()
 
     async def _record(self, outcome: _Write | _Delivered) -> None:
         """Queue an outcome and wait until it is committed (raises if the batch failed)."""
@@ -154,6 +163,7 @@ class DeliveryWorker:
         while True:
             self.wake.clear()
             try:
+                await self._maybe_take_back()
                 claimed = await self.dispatch()
                 await self._maybe_close_dormant()
             except asyncio.CancelledError:
@@ -167,6 +177,26 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), poll)
 
+    async def _maybe_take_back(self) -> None:
+        """End the leases of owners that died, so their rows go out now, not at lease end."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_take_back < TAKE_BACK_EVERY:
+            return
+        self._last_take_back = loop.time()
+        await self.owners.ensure_alive()
+        async with self.ctx.db.read() as s:
+            holders = await repo.lease_holders(s, self.clock.now())
+        for owner in holders:
+            if owner == self.owners.id:
+                continue
+            if owner not in self._dead and not await self.owners.is_dead(owner):
+                continue
+            self._dead.add(owner)
+            async with self.ctx.db.write() as s:
+                taken = await repo.take_back(s, owner)
+            if taken:
+                log.info("took back %d deliveries leased by dead process %s", taken, owner)
+
     async def dispatch(self) -> int:
         """Claim due rows and start sending them; returns how many were claimed."""
         room = self.max_in_flight - len(self._in_flight)
@@ -175,12 +205,14 @@ class DeliveryWorker:
         now = self.clock.now()
         skip_locked = not self.ctx.db.is_sqlite
         local = self.sockets.connected()
+        owner = self.owners.id
 
         def claim_due(s: Session) -> list[repo.Claimed]:
             rows = repo.claim(
                 s,
                 now=now,
                 lease_until=now + self.lease,
+                owner=owner,
                 channel=WEBHOOK,
                 limit=min(self.batch, room),
                 skip_locked=skip_locked,
@@ -190,6 +222,7 @@ class DeliveryWorker:
                     s,
                     now=now,
                     lease_until=now + self.lease,
+                    owner=owner,
                     channel=PROVIDER,
                     limit=min(self.batch, room - len(rows)),
                     skip_locked=skip_locked,
@@ -199,6 +232,7 @@ class DeliveryWorker:
                     s,
                     now=now,
                     lease_until=now + self.lease,
+                    owner=owner,
                     channel=WEBSOCKET,
                     limit=self.batch,
                     receivers=local,
