@@ -49,7 +49,6 @@ async def test_public_literals_are_accepted(url: str) -> None:
         "http://localhost/hook",
         "http://LOCALHOST.:8080/hook",
         "http://api.localhost/hook",
-        "http://user@127.0.0.1/hook",
     ],
 )
 async def test_private_targets_are_refused(url: str) -> None:
@@ -68,6 +67,12 @@ async def test_private_targets_are_refused(url: str) -> None:
         ("http://:80/hook", "no host"),
         ("http://93.184.216.34:99999/hook", "out of range"),
         ("http://exa\tmple.com/hook", "not a valid URL"),
+        # httpx reads the host as 93.184.216.34, WHATWG parsers as 127.0.0.1
+        ("http://127.0.0.1:8080\\@93.184.216.34/", "not a valid URL"),
+        ("http://93.184.216.34\\.evil/", "not a valid URL"),
+        ("http://user@127.0.0.1/hook", "user name or password"),
+        ("https://user:pw@93.184.216.34/hook", "user name or password"),
+        ("http://93.184.216.34/ho ok", "not a valid URL"),
     ],
 )
 async def test_malformed_urls_are_refused(url: str, expected: str) -> None:
@@ -129,3 +134,9 @@ async def test_allow_private_accepts_loopback(url: str) -> None:
 
 async def test_allow_private_still_requires_http() -> None:
     assert await check_webhook_url("ftp://127.0.0.1/x", allow_private=True) is not None
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_parser_tricks_are_refused_even_with_private_allowed(allow_private: bool) -> None:
+    error = await check_webhook_url("http://127.0.0.1:9\\@93.184.216.34/", allow_private)
+    assert error is not None and "not a valid URL" in error

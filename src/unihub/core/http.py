@@ -7,6 +7,7 @@ import httpx
 
 from unihub import __version__
 from unihub.core.loops import PerLoop
+from unihub.core.urlguard import GuardedResolver
 
 USER_AGENT = f"unihub/{__version__}"
 
@@ -42,16 +43,18 @@ async def close_provider_clients() -> None:
         await client.aclose()
 
 
-def webhook_client(timeout_s: float) -> aiohttp.ClientSession:
+def webhook_client(timeout_s: float, allow_private: bool) -> aiohttp.ClientSession:
     """One keep-alive session per process for every receiver (call inside the running loop).
 
     aiohttp rather than the httpx of `provider_client`: with dozens of concurrent
     requests httpx spent ~2 ms of CPU per webhook in its connection pool, aiohttp ~0.1 ms, and
-    webhooks are the engine's hot path. No redirects are followed, as for providers.
+    webhooks are the engine's hot path. No redirects are followed, as for providers. Names
+    are resolved by `GuardedResolver`, which refuses private addresses (unless allowed) on
+    the very addresses the connection is then made to.
     """
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout_s),
         headers={"User-Agent": USER_AGENT},
-        connector=aiohttp.TCPConnector(limit=200),
+        connector=aiohttp.TCPConnector(limit=200, resolver=GuardedResolver(allow_private)),
         trust_env=False,
     )

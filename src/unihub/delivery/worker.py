@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from unihub.core.context import AppContext
 from unihub.core.http import webhook_client
-from unihub.core.urlguard import check_webhook_url
+from unihub.core.urlguard import RefusedAddress, check_webhook_literal
 from unihub.delivery import providers
 from unihub.delivery import repository as repo
 from unihub.delivery.clock import Clock
@@ -101,7 +101,7 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         await self.owners.start()
-        self._client = webhook_client(TIMEOUT_S)
+        self._client = webhook_client(TIMEOUT_S, self.ctx.settings.allow_private_webhooks)
         self._recorder = asyncio.create_task(self._record_loop(), name="unihub-delivery-outcomes")
         self._task = asyncio.create_task(self._run(), name="unihub-delivery-worker")
 
@@ -300,7 +300,7 @@ class DeliveryWorker:
         key = receiver.private_signing_key(self.ctx.box)
         if not key or not receiver.public_signing_key:
             raise _Permanent("the receiving integration has no signing keys")
-        refused = await check_webhook_url(url, self.ctx.settings.allow_private_webhooks)
+        refused = check_webhook_literal(url, self.ctx.settings.allow_private_webhooks)
         if refused is not None:
             raise _Attempt(refused)
         body = row.payload.encode("utf-8")
@@ -322,6 +322,10 @@ class DeliveryWorker:
                 status_code = response.status
         except TimeoutError:
             raise _Attempt("the webhook did not answer within 10 seconds") from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                raise _Attempt(str(exc.os_error)) from None
+            raise _Attempt(f"the webhook could not be reached: {type(exc).__name__}") from None
         except (aiohttp.ClientError, ValueError) as exc:
             raise _Attempt(f"the webhook could not be reached: {type(exc).__name__}") from None
         if not 200 <= status_code < 300:
