@@ -108,6 +108,44 @@ def test_rate_limit_holds_across_two_processes_sharing_redis():
         second.stop()
 
 
+@pytest.mark.skipif(not os.environ.get("UNIHUB_TEST_REDIS_URL"), reason="needs Redis")
+def test_failed_token_budget_is_shared_across_processes_through_redis():
+    import redis
+
+    redis_url = os.environ["UNIHUB_TEST_REDIS_URL"]
+    store = redis.Redis.from_url(redis_url)
+    for key in store.scan_iter("*token-failures:127.0.0.1*"):  # left by an earlier run
+        store.delete(key)
+    env = scratch_env(
+        UNIHUB_RATE_LIMIT="1000/second",
+        UNIHUB_TOKEN_FAILURE_LIMIT="6/hour",
+        UNIHUB_REDIS_URL=redis_url,
+    )
+    first = serve(env)
+    second = serve(env)
+    try:
+        statuses = []
+        for i in range(8):
+            base = first.base_url if i % 2 == 0 else second.base_url
+            r = httpx.post(
+                f"{base}/connect/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": f"unihub.portal.api.invented{i}",
+                    "client_secret": "guess",
+                },
+                timeout=30,
+            )
+            statuses.append(r.status_code)
+        # Each process alone would allow 6 failures; together they allow 6 in all.
+        assert statuses == [401] * 6 + [429] * 2, statuses
+    finally:
+        first.stop()
+        second.stop()
+        for key in store.scan_iter("*token-failures:127.0.0.1*"):
+            store.delete(key)
+
+
 def test_no_secret_reaches_the_server_logs():
     env = scratch_env(UNIHUB_ACCESS_LOG="true")
     tenant = new_tenant(env, "log-secrecy")

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
 
     rate_limit: str = "100/second"
+    # Per peer address on /connect/token: every request, and failed ones (400/401); a peer
+    # over its failures is refused every token request until the window ends. Both are off
+    # when `rate_limit` is.
+    token_peer_limit: str = "50/second"
+    token_failure_limit: str = "20/minute"
     redis_url: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     request_timeout_s: float = Field(default=30.0, gt=0)

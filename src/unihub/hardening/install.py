@@ -48,7 +48,12 @@ def install_hardening(
     if rate_limit_enabled(settings.rate_limit):
         # Absent when off: no per-request cost at all (benchmarks run this way).
         app.add_middleware(
-            RateLimitMiddleware, ctx=ctx, spec=settings.rate_limit, redis_url=settings.redis_url
+            RateLimitMiddleware,
+            ctx=ctx,
+            spec=settings.rate_limit,
+            redis_url=settings.redis_url,
+            token_peer_spec=settings.token_peer_limit,
+            token_failure_spec=settings.token_failure_limit,
         )
     app.add_middleware(
         LimitsMiddleware, max_bytes=settings.max_body_bytes, seconds=settings.request_timeout_s

@@ -1,9 +1,13 @@
 """Per-API-client rate limiting with the `limits` library, in memory or shared through Redis.
 
 The key is the verified token's client id; `/connect/token` is keyed by the client id it
-names (Basic or form) and anything else anonymous by the peer address. Fixed windows keep it
-to one counter per client and window. If Redis fails, requests pass (fail open, logged): an
-outage of the limiter must not become an outage of the API.
+names (Basic or form) and anything else anonymous by the peer address. The token endpoint
+has two more budgets per peer address, because a client id in a request is only a claim
+(inventing a new one per request used to get a fresh budget each time): one for every token
+request (`UNIHUB_TOKEN_PEER_LIMIT`) and one for failed ones (`UNIHUB_TOKEN_FAILURE_LIMIT`);
+a peer that spent its failures is refused every token request until its window ends.
+Fixed windows keep it to one counter per client and window. If Redis fails, requests pass
+(fail open, logged): an outage of the limiter must not become an outage of the API.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from unihub.hardening.clients import client_ip, verified_client_id
 log = logging.getLogger("unihub.ratelimit")
 
 RATE_LIMITED = 111
+TOKEN_FAILURES = 118
+# Answers that say the credentials were wrong or the request malformed.
+_FAILED_TOKEN_STATUSES = frozenset({400, 401})
 # Probes and scrapes come from infrastructure, not API clients.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 TOKEN_PATH = "/connect/token"
@@ -44,11 +51,20 @@ def make_storage(redis_url: str | None) -> Storage:
 
 class RateLimitMiddleware:
     def __init__(
-        self, app: ASGIApp, ctx: AppContext, spec: str, redis_url: str | None = None
+        self,
+        app: ASGIApp,
+        ctx: AppContext,
+        spec: str,
+        redis_url: str | None = None,
+        *,
+        token_peer_spec: str,
+        token_failure_spec: str,
     ) -> None:
         self.app = app
         self.ctx = ctx
         self.items: list[RateLimitItem] = parse_many(spec)
+        self.token_peer_items: list[RateLimitItem] = parse_many(token_peer_spec)
+        self.token_failure_items: list[RateLimitItem] = parse_many(token_failure_spec)
         self.limiter = FixedWindowRateLimiter(make_storage(redis_url))
         self._last_failure_log = 0.0
 
@@ -57,13 +73,14 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["path"] == TOKEN_PATH and scope["method"] == "POST":
-            key, receive = await _token_request_key(scope, receive)
+            await self._token_request(scope, receive, send)
+            return
         else:
             client_id = await verified_client_id(scope, self.ctx)
             key = f"client:{client_id}" if client_id else f"ip:{client_ip(scope)}"
 
         try:
-            allowed, headers = await self._hit(key)
+            allowed, headers = await self._hit(key, self.items)
         except Exception:  # storage unreachable: fail open
             self._log_failure()
             await self.app(scope, receive, send)
@@ -87,12 +104,77 @@ class RateLimitMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _hit(self, key: str) -> tuple[bool, list[tuple[bytes, bytes]]]:
-        """Count the request against every configured limit; headers describe the tightest."""
+    async def _token_request(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The token endpoint: per-peer budgets first, then the named client's."""
+        peer = client_ip(scope)
+        failures = f"token-failures:{peer}"
+        try:
+            exhausted = [
+                item
+                for item in self.token_failure_items
+                if not await self.limiter.test(item, failures)
+            ]
+            if exhausted:
+                reset = await self._reset_after(exhausted, failures)
+                await send_error(
+                    scope,
+                    send,
+                    429,
+                    TOKEN_FAILURES,
+                    "Too many failed token requests from this address; retry after "
+                    f"{reset} seconds.",
+                    [(b"retry-after", str(reset).encode())],
+                )
+                return
+            allowed, headers = await self._hit(f"token-peer:{peer}", self.token_peer_items)
+            if allowed:
+                key, receive = await _token_request_key(scope, receive)
+                allowed, headers = await self._hit(key, self.items)
+        except Exception:  # storage unreachable: fail open
+            self._log_failure()
+            await self.app(scope, receive, send)
+            return
+        if not allowed:
+            retry = headers[-1][1]
+            await send_error(
+                scope,
+                send,
+                429,
+                RATE_LIMITED,
+                f"Too many token requests; retry after {retry.decode()} seconds.",
+                [*headers, (b"retry-after", retry)],
+            )
+            return
+        status = 0
+
+        async def send_counting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_counting)
+        if status in _FAILED_TOKEN_STATUSES:
+            try:
+                for item in self.token_failure_items:
+                    await self.limiter.hit(item, failures)
+            except Exception:
+                self._log_failure()
+
+    async def _reset_after(self, items: list[RateLimitItem], key: str) -> int:
+        now = time.time()
+        resets = [(await self.limiter.get_window_stats(i, key)).reset_time for i in items]
+        return max(1, math.ceil(max(resets) - now))
+
+    async def _hit(
+        self, key: str, items: list[RateLimitItem]
+    ) -> tuple[bool, list[tuple[bytes, bytes]]]:
+        """Count the request against every given limit; headers describe the tightest."""
         allowed = True
         tightest: tuple[int, int, int] | None = None  # remaining, limit, reset seconds
         now = time.time()
-        for item in self.items:
+        for item in items:
             if not await self.limiter.hit(item, key):
                 allowed = False
             stats = await self.limiter.get_window_stats(item, key)
