@@ -9,7 +9,8 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import insert
 
-from unihub.core.database import Database, utcnow
+from unihub.core.database import Database
+from unihub.core.timestamps import utcnow
 from unihub.hubs import repository as hubs_repo
 from unihub.hubs.models import Hub
 from unihub.tenants import service as tenants_service

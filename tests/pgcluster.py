@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.hardening.served import free_port
+from tests.middleware.served import free_port
 
 
 def pg_bin() -> Path | None:

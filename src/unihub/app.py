@@ -24,10 +24,10 @@ from unihub.core.responses import JSON
 from unihub.core.routing import builtin_routes_last, include_flat
 from unihub.core.security import SecretBox, secret_key_material
 from unihub.delivery.runtime import EngineRuntime
-from unihub.hardening.install import install_hardening
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
 from unihub.identity.watch import TokenWatch
+from unihub.middleware.install import install_middleware
 from unihub.webchat.cors import WebChatCors
 
 log = logging.getLogger("unihub.app")
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     builtin = list(app.router.routes)
     for router in domain_routers():
         include_flat(app, router)
-    install_hardening(app, ctx, edge=[WebChatCors])
+    install_middleware(app, ctx, edge=[WebChatCors])
     builtin_routes_last(app, builtin)
 
     def openapi() -> dict[str, Any]:

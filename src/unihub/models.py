@@ -4,12 +4,12 @@ from unihub.activities.models import StoredActivity
 from unihub.channels.models import SlackThread
 from unihub.commands.models import ResponseCommand, TransferCommand
 from unihub.conversations.models import Conversation
-from unihub.core.database import Base
+from unihub.core.orm import Base
 from unihub.delivery.models import Delivery
-from unihub.hardening.models import IdempotencyKey
 from unihub.hubs.models import Hub, HubCount
 from unihub.identity.models import RevokedSecret, SigningKey
 from unihub.integrations.models import Integration, SlackNonce
+from unihub.middleware.models import IdempotencyKey
 from unihub.tenants.models import ApiClient, ClientSecret, Tenant
 
 __all__ = [

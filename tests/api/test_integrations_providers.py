@@ -22,7 +22,7 @@ from tests.fakes.graph import FakeGraph
 from tests.fakes.slack import FakeSlack, FakeWorkspace, channel
 from tests.fakes.twilio import FakeTwilio
 from unihub.core.context import AppContext
-from unihub.core.database import utcnow
+from unihub.core.timestamps import utcnow
 from unihub.integrations.models import SlackNonce
 
 _READ_RAW = (

@@ -124,7 +124,7 @@ async def test_expired_secret_cannot_obtain_tokens(
 ) -> None:
     from sqlalchemy import update
 
-    from unihub.core.database import utcnow
+    from unihub.core.timestamps import utcnow
     from unihub.tenants.models import ClientSecret
 
     created = (await add(client, tenant, {"name": "soon", "expiration": "2099-01-01"})).json()
@@ -193,7 +193,7 @@ async def test_last_secret_cannot_be_deleted(
     # An expired secret does not count as a way back in.
     from sqlalchemy import update
 
-    from unihub.core.database import utcnow
+    from unihub.core.timestamps import utcnow
     from unihub.tenants.models import ClientSecret
 
     stale = (await add(client, tenant, {"name": "stale"}, tenant.engine_client_id)).json()

@@ -14,7 +14,7 @@ from tests.engine.factories import make_hub, make_integration
 from tests.engine.receiver import Receiver, wait_for
 from unihub.conversations.service import close_dormant
 from unihub.core.context import AppContext
-from unihub.core.database import utcnow
+from unihub.core.timestamps import utcnow
 from unihub.delivery.models import Delivery
 from unihub.delivery.runtime import EngineRuntime
 

@@ -24,7 +24,7 @@ from tests.conftest import get_token
 from tests.engine.factories import make_integration
 from tests.engine.receiver import Receiver
 from tests.engine.test_processes import _kill_database
-from tests.hardening.conftest import ClientFactory, make_client  # noqa: F401 - fixture
+from tests.middleware.conftest import ClientFactory, make_client  # noqa: F401 - fixture
 from unihub.core.config import Settings
 from unihub.core.http import webhook_client
 from unihub.core.migrate import upgrade

@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from unihub.core.database import Base, UTCDateTime, new_id, utcnow
+from unihub.core.orm import Base, UTCDateTime, new_id
+from unihub.core.timestamps import utcnow
 
 
 class StoredActivity(Base):

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from unihub.core.database import Base, UTCDateTime, new_id, utcnow
+from unihub.core.orm import Base, UTCDateTime, new_id
+from unihub.core.timestamps import utcnow
 
 
 class TransferCommand(Base):

@@ -26,9 +26,10 @@ from unihub.commands.schemas import (
     raw_value,
 )
 from unihub.core.context import AppContext
-from unihub.core.database import is_unique_violation, utcnow
+from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.schemas import ApiModel
+from unihub.core.timestamps import utcnow
 from unihub.core.validation import parse_json_object, validate_model, validate_model_into
 from unihub.hubs import repository as hubs_repo
 from unihub.hubs.service import hub_not_found

@@ -26,8 +26,9 @@ from unihub.conversations.commands import CommandListing, handle_command, is_com
 from unihub.conversations.models import CLOSED, OPEN, Conversation
 from unihub.conversations.schemas import EstablishRequest
 from unihub.core.context import AppContext
-from unihub.core.database import format_ts, is_unique_violation, utcnow
+from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
+from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.validation import errors_from_pydantic, parse_json_object
 from unihub.delivery.models import WEBHOOK, Delivery
 from unihub.delivery.runtime import EngineRuntime

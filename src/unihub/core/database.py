@@ -1,11 +1,8 @@
-"""Engine, sessions and column types shared by every domain.
+"""`Database`: the one way every domain reaches its data (sessions, fetches, transactions).
 
-SQLite runs in WAL mode with foreign keys on; write transactions take the write lock up front
-(`BEGIN IMMEDIATE`) so concurrent writers queue on `busy_timeout` instead of failing on a lock
-upgrade. Within one process they first queue on an asyncio lock: SQLite admits one writer at a
-time anyway, and its busy handler waits by sleeping (1, 2, 5, 10... ms), which under load cost
-more than the writes themselves. PostgreSQL uses its defaults (READ COMMITTED) and constraints
-for concurrency.
+Within one process SQLite writers first queue on an asyncio lock: SQLite admits one writer at
+a time anyway, and its busy handler waits by sleeping (1, 2, 5, 10... ms), which under load
+cost more than the writes themselves. Engines: `core.engines`; tables: `core.orm`.
 """
 
 from __future__ import annotations
@@ -14,273 +11,30 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-import uuid
-from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
-    DateTime,
     Engine,
-    MetaData,
     Row,
-    Select,
-    create_engine,
-    event,
 )
-from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Session
-from sqlalchemy.pool import SingletonThreadPool
-from sqlalchemy.sql import Executable, Insert
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
+from unihub.core.engines import is_busy, make_engine, make_inline_reader, make_inline_writer
 from unihub.core.loops import PerLoop
+from unihub.core.prepared import Prepared
 
 T = TypeVar("T")
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on both backends (SQLite stores them naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_ts(value: datetime) -> str:
-    """RFC 3339, microseconds, `Z`: `2020-10-13T02:42:26.993210Z`."""
-    # isoformat is several times faster than strftime; it runs twice per hub on the wire.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            immediate = conn.get_execution_options().get("sqlite_immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-        return engine
-    # 20 kept open, 10 more under bursts: with 10 kept, connections beyond them were opened
-    # and closed continuously under load (18% of GET hub, profiled). At most 30 per process.
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 10)
-    engine = create_async_engine(url, **kwargs)
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _discard_closed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
-        # A server restart or idle timeout closes the socket, which asyncpg notices at once:
-        # such a connection is replaced before use. SQLAlchemy's `pool_pre_ping` did this with
-        # BEGIN, a query and ROLLBACK on every checkout (15% of GET hub, profiled). A database
-        # that vanishes without closing the socket fails the statement; the error invalidates
-        # the pool and answers 503 (see `hardening.faults`).
-        if dbapi_conn.driver_connection.is_closed():
-            raise DisconnectionError("the server closed this connection")
-
-    return engine
-
-
-def _inline_sqlite_engine(url: str) -> Engine | None:
-    """A synchronous pysqlite engine on the file of a SQLite `url`; None for other backends
-    and in-memory databases (not shared between engines)."""
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite"):
-        return None
-    if parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query):
-        return None
-    return create_engine(
-        parsed.set(drivername="sqlite+pysqlite"), poolclass=SingletonThreadPool, pool_size=8
-    )
-
-
-def make_inline_reader(url: str) -> Engine | None:
-    """A synchronous, read-only engine on the same SQLite file, for `Database.fetch`.
-
-    aiosqlite runs every call on a helper thread; a point read costs a few microseconds in
-    SQLite but each of the ~9 thread round trips of a session costs far more (profiled: the
-    event loop sat idle waiting for them). WAL readers never wait for writers, so short reads
-    run inline on the event loop. None for in-memory databases (not shared between engines).
-    """
-    engine = _inline_sqlite_engine(url)
-    if engine is None:
-        return None
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA query_only=ON")  # this engine must never write
-        cur.execute("PRAGMA busy_timeout=5000")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        if not conn.get_execution_options().get("single_statement", False):
-            conn.exec_driver_sql("BEGIN")  # a read snapshot over all statements of one fetch
-
-    return engine
-
-
-def make_inline_writer(url: str) -> Engine | None:
-    """A synchronous engine on the same SQLite file for `Database.transact`'s fast path.
-
-    Every statement through aiosqlite is several thread round trips; a whole hub insert in WAL
-    mode takes tens of microseconds inline. `busy_timeout=0`: when another process holds the
-    write lock, `transact` falls back to the threaded engine (which may wait) instead of
-    blocking the event loop.
-    """
-    engine = _inline_sqlite_engine(url)
-    if engine is None:
-        return None
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=0")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
 Query = Executable | tuple[Executable, Mapping[str, Any] | None]
-
-
-_Compiled = tuple[str, list[tuple[str, Any, Any]], list[Any], type | None]
-
-
-class Prepared:
-    """A Core statement for the hottest paths, run on the raw SQLite driver.
-
-    SQLAlchemy's execute path (connection, execution context, cache key, result, row objects)
-    cost several times the statement itself on GET and POST hub (profiled). On SQLite's inline
-    reader and writer the statement is compiled once and run on the pooled sqlite3 connection,
-    with the same bind and result type processing; rows are named tuples (attribute and index
-    access), and driver errors are wrapped exactly as SQLAlchemy wraps them. Anywhere else it
-    is a plain statement.
-    """
-
-    def __init__(self, statement: Select[Any] | Insert) -> None:
-        self.statement = statement
-        self._compiled: _Compiled | None = None
-
-    def compiled(self, dialect: Dialect) -> _Compiled:
-        if self._compiled is None:
-            compiled = self.statement.compile(dialect=dialect)
-            binds = [
-                (
-                    name,
-                    compiled.binds[name].effective_value,
-                    compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
-                )
-                for name in compiled.positiontup or ()
-            ]
-            results: list[Any] = []
-            row: type | None = None
-            if isinstance(self.statement, Select):
-                columns = self.statement.selected_columns
-                results = [
-                    c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-                ]
-                row = namedtuple("row", list(columns.keys()), rename=True)  # type: ignore[misc,no-redef]
-            self._compiled = (compiled.string, binds, results, row)
-        return self._compiled
-
-    def _args(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        sql, binds, _, _ = self.compiled(dialect)
-        args = []
-        for name, default, process in binds:
-            value = params.get(name, default)
-            args.append(value if process is None or value is None else process(value))
-        return sql, args
-
-    def execute(self, session: Session, params: Mapping[str, Any]) -> None:
-        """Run a write inside `session`'s transaction (see `Database.transact`)."""
-        bind = session.get_bind()
-        if bind.dialect.driver != "pysqlite":
-            session.execute(self.statement, params)
-            return
-        sql, args = self._args(bind.dialect, params)
-        dbapi = session.connection().connection.dbapi_connection
-        assert dbapi is not None
-        try:
-            dbapi.execute(sql, args)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
-
-    def first_row(self, dialect: Dialect, conn: Any, params: Mapping[str, Any]) -> Any:
-        sql, args = self._args(dialect, params)
-        _, _, results, row = self.compiled(dialect)
-        assert row is not None, "only a select returns rows"
-        cursor = conn.execute(sql, args)
-        raw = cursor.fetchone()
-        cursor.close()
-        if raw is None:
-            return None
-        return row(*[v if p is None else p(v) for p, v in zip(results, raw, strict=True)])
 
 
 class Database:
@@ -336,7 +90,7 @@ class Database:
             try:
                 session.connection()  # BEGIN IMMEDIATE: the write lock now, or busy
             except OperationalError as exc:
-                if not _is_busy(exc):
+                if not is_busy(exc):
                     raise
                 return False, None
             try:

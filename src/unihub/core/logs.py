@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import orjson
 
 from unihub.core.config import Settings
-from unihub.core.middleware import request_id_var
+from unihub.core.request_id import request_id_var
 
 
 class JsonFormatter(logging.Formatter):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from unihub.core.database import utcnow
+from unihub.core.timestamps import utcnow
 
 
 class Clock:

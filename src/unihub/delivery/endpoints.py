@@ -9,10 +9,10 @@ from pydantic import BaseModel
 
 from unihub.core.auth import EngineCaller
 from unihub.core.context import AppContext
-from unihub.core.database import format_ts
 from unihub.core.errors import COMMON_ERRORS, ApiError, error_responses
 from unihub.core.pagination import Page, Paging, page_body
 from unihub.core.responses import JSON
+from unihub.core.timestamps import format_ts
 from unihub.core.validation import parse_event_cursor
 from unihub.delivery import repository as repo
 from unihub.delivery.models import Delivery

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from unihub.core.database import Base, UTCDateTime, new_id, utcnow
+from unihub.core.orm import Base, UTCDateTime, new_id
+from unihub.core.timestamps import utcnow
 
 PENDING = "pending"
 DELIVERED = "delivered"

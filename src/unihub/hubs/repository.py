@@ -10,7 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from unihub.core.database import Database, Prepared
+from unihub.core.database import Database
+from unihub.core.prepared import Prepared
 from unihub.hubs.models import Hub, HubCount
 
 # Plain column reads: rows, not ORM objects, on the hot read paths (no identity map).

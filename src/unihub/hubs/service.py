@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from unihub.core.context import AppContext
-from unihub.core.database import format_ts, is_unique_violation, utcnow
+from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, bad_request, not_found
 from unihub.core.pagination import PageParams, page_body
+from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.validation import parse_json_object, validate_model
 from unihub.hubs import repository as repo
 from unihub.hubs.models import Hub

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from unihub.core.database import Base, UTCDateTime, utcnow
+from unihub.core.orm import Base, UTCDateTime
+from unihub.core.timestamps import utcnow
 
 
 class SigningKey(Base):

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from unihub.core.database import Database, utcnow
+from unihub.core.database import Database
+from unihub.core.timestamps import utcnow
 from unihub.identity.keys import TOKEN_LIFETIME_S
 from unihub.identity.models import RevokedSecret
 

@@ -7,8 +7,8 @@ import binascii
 from urllib.parse import unquote_plus
 
 from unihub.core.context import AppContext
-from unihub.core.database import utcnow
 from unihub.core.security import hash_secret
+from unihub.core.timestamps import utcnow
 from unihub.core.validation import has_control_character
 from unihub.identity.keys import ENGINE_SCOPE, PORTAL_SCOPE, TOKEN_LIFETIME_S
 from unihub.tenants import repository as tenants_repo

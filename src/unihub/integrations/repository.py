@@ -8,7 +8,8 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from unihub.core.database import Database, Prepared
+from unihub.core.database import Database
+from unihub.core.prepared import Prepared
 from unihub.integrations.models import Integration, SlackNonce
 
 

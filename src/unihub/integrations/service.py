@@ -29,10 +29,11 @@ from unihub.activities.schemas import MESSAGES_ADAPTER, error_path
 from unihub.channels import messenger, slack, twilio
 from unihub.channels.errors import ProviderRejected, ProviderUnavailable
 from unihub.core.context import AppContext
-from unihub.core.database import format_ts, is_unique_violation, utcnow
+from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.pagination import PageParams, page_body
 from unihub.core.security import new_signing_key_hex
+from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.urlguard import check_webhook_url
 from unihub.core.validation import (
     errors_from_pydantic,

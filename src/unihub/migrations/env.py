@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from unihub.core.database import make_engine
+from unihub.core.engines import make_engine
 from unihub.models import Base
 
 config = context.config

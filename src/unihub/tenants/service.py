@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.core.context import AppContext
-from unihub.core.database import format_ts, utcnow
 from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
 from unihub.core.security import hash_secret, new_client_secret, secret_prefix
+from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.validation import parse_json_object, validate_model
 from unihub.identity.keys import ENGINE_SCOPE, PORTAL_SCOPE
 from unihub.tenants import repository as repo

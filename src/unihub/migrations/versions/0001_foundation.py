@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import unihub.core.database
+import unihub.core.orm
 
 revision = "0001"
 down_revision = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "revoked_secrets",
         sa.Column("secret_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("revoked_at", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("secret_id", name=op.f("pk_revoked_secrets")),
     )
     op.create_table(
@@ -31,14 +31,14 @@ def upgrade() -> None:
         sa.Column("kid", sa.String(length=64), nullable=False),
         sa.Column("algorithm", sa.String(length=16), nullable=False),
         sa.Column("private_key", sa.LargeBinary(), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_keys")),
     )
     op.create_table(
         "tenants",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=256), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
     )
     op.create_table(
@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("resource", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=256), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -69,8 +69,8 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=1024), nullable=False),
         sa.Column("close_dormant_conversation", sa.Integer(), nullable=True),
         sa.Column("status_id", sa.Integer(), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("modified", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("modified", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -90,8 +90,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=256), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("prefix", sa.String(length=32), nullable=False),
-        sa.Column("expiration", unihub.core.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expiration", unihub.core.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["api_clients.client_id"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import unihub.core.database
+import unihub.core.orm
 
 revision = "0002"
 down_revision = "0001"
@@ -36,8 +36,8 @@ def upgrade() -> None:
         sa.Column("secrets", sa.Text(), nullable=True),
         sa.Column("public_signing_key", sa.String(length=64), nullable=True),
         sa.Column("private_signing_key", sa.Text(), nullable=True),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("modified", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("modified", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["hub_id"], ["hubs.id"], name=op.f("fk_integrations_hub_id_hubs"), ondelete="CASCADE"
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import unihub.core.database
+import unihub.core.orm
 
 revision = "0003"
 down_revision = "0002"
@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("hub_id", sa.Uuid(), nullable=False),
         sa.Column("used", sa.Boolean(), nullable=False),
-        sa.Column("expires", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["hub_id"], ["hubs.id"], name=op.f("fk_slack_nonces_hub_id_hubs"), ondelete="CASCADE"
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import unihub.core.database
+import unihub.core.orm
 
 revision = "0004"
 down_revision = "0003"
@@ -32,8 +32,8 @@ def upgrade() -> None:
         sa.Column("integration_type", sa.String(length=16), nullable=False),
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("responses", sa.JSON(), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("modified", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("modified", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["hub_id"],
             ["hubs.id"],
@@ -67,8 +67,8 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2048), nullable=False),
         sa.Column("link_description", sa.String(length=1024), nullable=False),
         sa.Column("mount_delay", sa.Integer(), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("modified", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("modified", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["hub_id"],
             ["hubs.id"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import unihub.core.database
+import unihub.core.orm
 
 revision = "0005"
 down_revision = "0007"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("content_type", sa.String(length=200), nullable=True),
         sa.Column("body", sa.LargeBinary(), nullable=True),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("completed", unihub.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed", unihub.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("client_id", "key", name=op.f("pk_idempotency_keys")),
     )
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:

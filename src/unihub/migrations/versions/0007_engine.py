@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import unihub.core.database
+import unihub.core.orm
 
 revision = "0007"
 down_revision = "0004"
@@ -33,11 +33,9 @@ def upgrade() -> None:
         sa.Column("properties", sa.Text(), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("last_event_id", sa.BigInteger(), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "last_activity_at", unihub.core.database.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("closed_at", unihub.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_activity_at", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", unihub.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -71,7 +69,7 @@ def upgrade() -> None:
         sa.Column("side_bot", sa.Boolean(), nullable=False),
         sa.Column("external_id", sa.String(length=512), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
@@ -106,15 +104,13 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column(
-            "next_attempt_at", unihub.core.database.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("leased_until", unihub.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("leased_until", unihub.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", unihub.core.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("failed_at", unihub.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", unihub.core.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", unihub.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["activity_id"],
             ["activities.id"],

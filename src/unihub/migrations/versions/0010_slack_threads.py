@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import unihub.core.database
+import unihub.core.orm
 
 revision = "0010"
 down_revision = "0006"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("integration_id", sa.Uuid(), nullable=False),
         sa.Column("channel_id", sa.String(length=64), nullable=False),
         sa.Column("thread_ts", sa.String(length=64), nullable=False),
-        sa.Column("created", unihub.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", unihub.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],

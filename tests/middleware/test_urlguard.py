@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from tests.conftest import TenantCreds, codes
-from tests.hardening.conftest import ClientFactory
+from tests.middleware.conftest import ClientFactory
 from unihub.core.urlguard import check_webhook_url
 
 

@@ -1,5 +1,5 @@
 """Cross-cutting protection for every route: limits, idempotency, observability, faults.
 
 Everything here is pure ASGI middleware or an exception handler installed once by
-`install_hardening`, so routes added later are covered without per-route work.
+`install_middleware`, so routes added later are covered without per-route work.
 """

@@ -15,8 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from unihub.core.middleware import request_id, request_id_var
-from unihub.hardening.asgi import scope_state
+from unihub.core.request_id import request_id, request_id_var
+from unihub.middleware.asgi import scope_state
 
 access_log = logging.getLogger("unihub.access")
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from tests.conftest import TenantCreds, codes
-from tests.hardening.conftest import ClientFactory
+from tests.middleware.conftest import ClientFactory
 
 
 async def test_declared_body_over_limit_is_413(make_client: ClientFactory, tenant: TenantCreds):

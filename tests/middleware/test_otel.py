@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.conftest import TenantCreds
-from tests.hardening.conftest import ClientFactory
+from tests.middleware.conftest import ClientFactory
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hardening.served import new_tenant, scratch_env, serve, token
+from tests.middleware.served import new_tenant, scratch_env, serve, token
 
 
 def test_sigkill_mid_writes_leaves_no_partial_rows():

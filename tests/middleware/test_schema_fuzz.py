@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from tests.hardening.served import Served, new_tenant, scratch_env, serve, token
+from tests.middleware.served import Served, new_tenant, scratch_env, serve, token
 from unihub.core.errors import prefix_for_path
 
 

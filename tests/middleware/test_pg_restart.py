@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hardening.conftest import ClientFactory
-from tests.hardening.test_faults import _tenant_token
+from tests.middleware.conftest import ClientFactory
+from tests.middleware.test_faults import _tenant_token
 from tests.pgcluster import Cluster, pg_bin
 from unihub.core.config import Settings
 from unihub.core.migrate import upgrade

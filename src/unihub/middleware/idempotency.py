@@ -36,11 +36,11 @@ from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unihub.core.context import AppContext
-from unihub.core.database import utcnow
-from unihub.hardening.asgi import header, send_error
-from unihub.hardening.clients import verified_client_id
-from unihub.hardening.faults import RETRY_AFTER_S, UNAVAILABLE, is_unavailable
-from unihub.hardening.models import IdempotencyKey
+from unihub.core.timestamps import utcnow
+from unihub.middleware.asgi import header, send_error
+from unihub.middleware.clients import verified_client_id
+from unihub.middleware.faults import RETRY_AFTER_S, UNAVAILABLE, is_unavailable
+from unihub.middleware.models import IdempotencyKey
 
 log = logging.getLogger("unihub.idempotency")
 

@@ -24,8 +24,8 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unihub.core.context import AppContext
-from unihub.hardening.asgi import header, send_error
-from unihub.hardening.clients import client_ip, verified_client_id
+from unihub.middleware.asgi import header, send_error
+from unihub.middleware.clients import client_ip, verified_client_id
 
 log = logging.getLogger("unihub.ratelimit")
 

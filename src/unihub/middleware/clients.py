@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.types import Scope
 
 from unihub.core.context import AppContext
-from unihub.hardening.asgi import header, scope_state
 from unihub.identity.keys import InvalidTokenError
+from unihub.middleware.asgi import header, scope_state
 
 _KEY = "unihub.verified_client_id"
 

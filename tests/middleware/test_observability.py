@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import TenantCreds
-from tests.hardening.conftest import ClientFactory
+from tests.middleware.conftest import ClientFactory
 from unihub.core.logs import JsonFormatter
 
 

@@ -1,4 +1,4 @@
-"""Wire every hardening mechanism into an app, in one place and in a deliberate order."""
+"""Wire every middleware layer and fault handler into an app, in one deliberate order."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from starlette.types import ASGIApp
 
 from unihub.core.context import AppContext
 from unihub.core.routing import include_flat
-from unihub.hardening.faults import install_fault_handlers
-from unihub.hardening.idempotency import IdempotencyMiddleware
-from unihub.hardening.limits import LimitsMiddleware
-from unihub.hardening.observability import Metrics, ObservabilityMiddleware
-from unihub.hardening.observability import router as metrics_router
-from unihub.hardening.ratelimit import RateLimitMiddleware, rate_limit_enabled
+from unihub.middleware.faults import install_fault_handlers
+from unihub.middleware.idempotency import IdempotencyMiddleware
+from unihub.middleware.limits import LimitsMiddleware
+from unihub.middleware.observability import Metrics, ObservabilityMiddleware
+from unihub.middleware.observability import router as metrics_router
+from unihub.middleware.ratelimit import RateLimitMiddleware, rate_limit_enabled
 
 # Headers a browser client may read from cross-origin answers.
 _EXPOSED = [
@@ -28,7 +28,7 @@ _EXPOSED = [
 ]
 
 
-def install_hardening(
+def install_middleware(
     app: FastAPI, ctx: AppContext, edge: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
 ) -> None:
     """Call after every other middleware is added, so the observability layer is outermost.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import TenantCreds, codes
-from tests.hardening.conftest import ClientFactory
+from tests.middleware.conftest import ClientFactory
 
 
 async def test_limit_per_client_with_headers(

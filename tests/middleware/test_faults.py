@@ -17,11 +17,11 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import codes, get_token
-from tests.hardening.conftest import ClientFactory
+from tests.middleware.conftest import ClientFactory
 from unihub.core.config import Settings
 from unihub.core.database import Database
 from unihub.core.migrate import upgrade
-from unihub.hardening.faults import is_unavailable
+from unihub.middleware.faults import is_unavailable
 from unihub.tenants import service as tenants_service
 
 
