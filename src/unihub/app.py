@@ -23,7 +23,7 @@ from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
 from unihub.core.routing import builtin_routes_last, include_flat
 from unihub.core.security import SecretBox, secret_key_material
-from unihub.delivery.runtime import EngineRuntime
+from unihub.delivery.engine import EngineRuntime
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
 from unihub.identity.watch import TokenWatch

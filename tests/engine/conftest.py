@@ -7,7 +7,7 @@ import pytest
 
 from tests.engine.receiver import Receiver
 from tests.fakes.server import run_app_in_thread
-from unihub.delivery.runtime import EngineRuntime
+from unihub.delivery.engine import EngineRuntime
 
 
 @pytest.fixture(scope="session")

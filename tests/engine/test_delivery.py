@@ -15,8 +15,8 @@ from tests.engine.receiver import Receiver, wait_for
 from unihub.conversations.service import close_dormant
 from unihub.core.context import AppContext
 from unihub.core.timestamps import utcnow
+from unihub.delivery.engine import EngineRuntime
 from unihub.delivery.models import Delivery
-from unihub.delivery.runtime import EngineRuntime
 
 CUSTOMER = "/inbound/customer/v1/direct/activity/{}"
 

@@ -20,7 +20,7 @@ from tests.providers.helpers import (
     twilio_integration,
 )
 from unihub.core.context import AppContext
-from unihub.delivery.runtime import EngineRuntime
+from unihub.delivery.engine import EngineRuntime
 
 CUSTOMER = "+15551230001"
 

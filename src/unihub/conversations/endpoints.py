@@ -17,7 +17,7 @@ from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
 from unihub.core.validation import parse_event_cursor, parse_guid
-from unihub.delivery.runtime import EngineRuntime, engine_of
+from unihub.delivery.engine import EngineRuntime, engine_of
 
 router = APIRouter(tags=["engine"])
 Engine = Annotated[EngineRuntime, Depends(engine_of)]

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from unihub.activities.models import StoredActivity
 from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity, error_path
+from unihub.conversations import audience
 from unihub.conversations import repository as repo
-from unihub.conversations import routing
 from unihub.conversations.commands import CommandListing, handle_command, is_command
 from unihub.conversations.models import CLOSED, OPEN, Conversation
 from unihub.conversations.schemas import EstablishRequest
@@ -30,12 +30,12 @@ from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
 from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.validation import errors_from_pydantic, parse_json_object
+from unihub.delivery.engine import EngineRuntime
 from unihub.delivery.models import WEBHOOK, Delivery
-from unihub.delivery.runtime import EngineRuntime
 from unihub.hubs.models import Hub
 from unihub.hubs.service import to_wire as hub_wire
-from unihub.integrations import runtime as integrations
-from unihub.integrations.runtime import IntegrationRuntime
+from unihub.integrations import loaded as integrations
+from unihub.integrations.loaded import LoadedIntegration
 from unihub.integrations.types import ChannelId, channel_from
 
 M = TypeVar("M", bound=BaseModel)
@@ -79,7 +79,7 @@ def _validate(model: type[M], raw: bytes, codes: Mapping[int, int], empty_code: 
 # --------------------------------------------------------------------------- views
 
 
-def _integration_wire(i: IntegrationRuntime, hub: Hub | None) -> dict[str, Any]:
+def _integration_wire(i: LoadedIntegration, hub: Hub | None) -> dict[str, Any]:
     out: dict[str, Any] = {"integrationId": str(i.id), "hubId": str(i.hub_id)}
     if hub is not None:
         out["hub"] = hub_wire(hub)
@@ -94,7 +94,7 @@ def _integration_wire(i: IntegrationRuntime, hub: Hub | None) -> dict[str, Any]:
 
 
 def conversation_wire(
-    c: Conversation, integration: IntegrationRuntime | None, hub: Hub | None
+    c: Conversation, integration: LoadedIntegration | None, hub: Hub | None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "conversationId": str(c.id),
@@ -145,7 +145,7 @@ def _properties(given: dict[str, Any] | None, channel: ChannelId) -> dict[str, A
     return props
 
 
-def _channel_matches(value: str | int, integration: IntegrationRuntime) -> bool:
+def _channel_matches(value: str | int, integration: LoadedIntegration) -> bool:
     # The reference lists `Direct = 2000` for this field; the channel table's names and
     # numbers are accepted as well.
     if value == 2000 or (isinstance(value, str) and value.strip() == "2000"):
@@ -168,7 +168,7 @@ async def establish(
         integration = await integrations.load(s, tenant_id, integration_id)
         hub = await repo.hub(s, tenant_id, integration.hub_id) if integration else None
     if integration is None:
-        raise routing.integration_missing(integration_id)
+        raise audience.integration_missing(integration_id)
     if hub is None:
         raise not_found(5500, f"Hub '{integration.hub_id}' does not exist.")
     if integration.integration_type != "Customer":
@@ -227,7 +227,7 @@ async def establish(
     return _established(conversation, integration, is_new=True)
 
 
-def _established(c: Conversation, i: IntegrationRuntime, *, is_new: bool) -> dict[str, Any]:
+def _established(c: Conversation, i: LoadedIntegration, *, is_new: bool) -> dict[str, Any]:
     return {
         "tenantId": str(c.tenant_id),
         "hubId": str(c.hub_id),
@@ -244,7 +244,7 @@ async def _queue_start_messages(
     s: Any,
     engine: EngineRuntime,
     conversation: Conversation,
-    customer: IntegrationRuntime,
+    customer: LoadedIntegration,
     now: datetime,
 ) -> bool:
     """The integration's `start` messages, sent to the customer as the hub's auto-reply."""
@@ -267,7 +267,7 @@ async def _queue_start_messages(
             external_id=None,
             interaction_id=str(uuid.uuid4()),
             sender={"integrationType": "System", "channelType": "System"},
-            recipient=routing.source(conversation, customer),
+            recipient=audience.source(conversation, customer),
             node=node,
             flow="AutoReplay",
         )
@@ -361,7 +361,7 @@ def _activity_wire(
     return out
 
 
-def _header(c: Conversation, receiver: IntegrationRuntime) -> dict[str, Any]:
+def _header(c: Conversation, receiver: LoadedIntegration) -> dict[str, Any]:
     return {
         "hubId": str(c.hub_id),
         "tenantId": str(c.tenant_id),
@@ -371,11 +371,11 @@ def _header(c: Conversation, receiver: IntegrationRuntime) -> dict[str, Any]:
     }
 
 
-def _direct(c: Conversation, receiver: IntegrationRuntime, activity: dict[str, Any]) -> bytes:
+def _direct(c: Conversation, receiver: LoadedIntegration, activity: dict[str, Any]) -> bytes:
     return orjson.dumps({**_header(c, receiver), "activity": activity})
 
 
-def _system(c: Conversation, receiver: IntegrationRuntime, activity: dict[str, Any]) -> bytes:
+def _system(c: Conversation, receiver: LoadedIntegration, activity: dict[str, Any]) -> bytes:
     return orjson.dumps({**_header(c, receiver), "activities": [activity]})
 
 
@@ -408,7 +408,7 @@ def _stored_values(
 def _delivery(
     c: Conversation,
     stored: StoredActivity,
-    receiver: IntegrationRuntime,
+    receiver: LoadedIntegration,
     channel: str,
     payload: bytes,
     now: datetime,
@@ -426,7 +426,7 @@ def _delivery_values(
     activity_id: uuid.UUID,
     event_id: int,
     seq: int,
-    receiver: IntegrationRuntime,
+    receiver: LoadedIntegration,
     channel: str,
     payload: bytes,
     now: datetime,
@@ -476,7 +476,7 @@ async def post_activity(
     sender_id = body.sender.integration_id if body.sender is not None else None
     if only_integration is not None and sender_id and uuid.UUID(sender_id) != only_integration:
         raise forbidden(101, "A WebChat token speaks only for its own integration.")
-    sender = routing.resolve_sender(
+    sender = audience.resolve_sender(
         conversation, members, uuid.UUID(sender_id) if sender_id else None
     )
     kind = body.type
@@ -484,9 +484,9 @@ async def post_activity(
     assert node_model is not None  # the schema guarantees the node named by `type`
     node: dict[str, Any] = node_model.to_wire()
     text = node.get("text") if kind == "message" else None
-    if sender.integration_type in routing.BUSINESS_TYPES and is_command(text):
+    if sender.integration_type in audience.BUSINESS_TYPES and is_command(text):
         return await _run_command(ctx, engine, conversation, members, sender, str(text))
-    plan = routing.plan(conversation, members, sender, kind)
+    plan = audience.plan(conversation, members, sender, kind)
     return await _accept(ctx, engine, conversation, plan, kind, node, body.external_id)
 
 
@@ -494,16 +494,16 @@ async def _accept(
     ctx: AppContext,
     engine: EngineRuntime,
     conversation: Conversation,
-    plan: routing.Plan,
+    plan: audience.Plan,
     kind: str,
     node: dict[str, Any],
     external_id: str | None,
 ) -> dict[str, Any]:
     now = utcnow()
     interaction_id = str(uuid.uuid4()) if kind == "message" else None
-    sender_src = routing.source(conversation, plan.sender)
+    sender_src = audience.source(conversation, plan.sender)
     primary = plan.recipients[0] if plan.recipients else None
-    primary_src = routing.source(conversation, primary) if primary else None
+    primary_src = audience.source(conversation, primary) if primary else None
     async with ctx.db.write() as s:
         taken = await repo.next_event(s, conversation.id, now, _ms(now))
         if taken is None:
@@ -529,7 +529,7 @@ async def _accept(
         )
         seq, activity_id = conversation.last_seq, stored["id"]
 
-        def delivery(r: IntegrationRuntime, channel: str, payload: bytes) -> dict[str, Any]:
+        def delivery(r: LoadedIntegration, channel: str, payload: bytes) -> dict[str, Any]:
             return _delivery_values(
                 conversation, activity_id, event_id, seq, r, channel, payload, now
             )
@@ -538,7 +538,7 @@ async def _accept(
         for r in plan.recipients:
             channel = r.delivery_channel()
             if channel is not None:
-                payload = _direct(conversation, r, wire(routing.source(conversation, r)))
+                payload = _direct(conversation, r, wire(audience.source(conversation, r)))
                 outbox.append(delivery(r, channel, payload))
         for o in plan.observers:
             if o.webhook_url:
@@ -568,8 +568,8 @@ async def _run_command(
     ctx: AppContext,
     engine: EngineRuntime,
     conversation: Conversation,
-    members: list[IntegrationRuntime],
-    sender: IntegrationRuntime,
+    members: list[LoadedIntegration],
+    sender: LoadedIntegration,
     text: str,
 ) -> dict[str, Any]:
     """A `::command` from an agent or bot: a listing answered here, or the command's responses
@@ -586,12 +586,12 @@ async def _run_command(
             head["category"] = outcome.category
         return {**head, "commands": outcome.commands}
     if outcome.target == "customer":
-        plan = routing.plan(conversation, members, sender, outcome.kind)
+        plan = audience.plan(conversation, members, sender, outcome.kind)
     else:
         # Agent-side responses: every active Agent and Bot integration, the typing one included.
         trigger = f"{outcome.kind}:{sender.integration_type.lower()}"
-        business = [m for m in members if m.integration_type in routing.BUSINESS_TYPES]
-        plan = routing.Plan(
+        business = [m for m in members if m.integration_type in audience.BUSINESS_TYPES]
+        plan = audience.Plan(
             sender=sender,
             trigger=trigger,
             recipients=[m for m in business if m.active],

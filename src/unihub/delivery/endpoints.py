@@ -15,10 +15,10 @@ from unihub.core.responses import JSON
 from unihub.core.timestamps import format_ts
 from unihub.core.validation import parse_event_cursor
 from unihub.delivery import repository as repo
+from unihub.delivery.engine import get_engine
 from unihub.delivery.models import Delivery
-from unihub.delivery.runtime import get_engine
 from unihub.identity.keys import ENGINE_SCOPE, WEBCHAT_SCOPE, InvalidTokenError, Principal
-from unihub.integrations import runtime as integrations
+from unihub.integrations import loaded as integrations
 
 router = APIRouter(tags=["engine"])
 

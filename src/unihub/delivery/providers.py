@@ -28,7 +28,7 @@ from unihub.conversations.models import Conversation
 from unihub.core.context import AppContext
 from unihub.delivery.render import Node, text_fallback, truncate
 from unihub.delivery.repository import Claimed
-from unihub.integrations.runtime import IntegrationRuntime
+from unihub.integrations.loaded import LoadedIntegration
 from unihub.integrations.types import ChannelId
 
 TWILIO_BODY_LIMIT = 1600
@@ -58,7 +58,7 @@ class Rejected(Exception):
         self.status_code = status_code
 
 
-async def send(ctx: AppContext, row: Claimed, receiver: IntegrationRuntime | None) -> int | None:
+async def send(ctx: AppContext, row: Claimed, receiver: LoadedIntegration | None) -> int | None:
     """Send one outbox row; the provider's HTTP status, or None when there was nothing to send
     (events such as typing indicators have no provider form)."""
     if receiver is None or receiver.row is None:
@@ -85,7 +85,7 @@ async def send(ctx: AppContext, row: Claimed, receiver: IntegrationRuntime | Non
     raise Rejected(f"{receiver.channel_name} integrations have no provider sender")
 
 
-def _secrets(ctx: AppContext, receiver: IntegrationRuntime) -> dict[str, str]:
+def _secrets(ctx: AppContext, receiver: LoadedIntegration) -> dict[str, str]:
     assert receiver.row is not None
     if not receiver.row.secrets:
         return {}
@@ -93,7 +93,7 @@ def _secrets(ctx: AppContext, receiver: IntegrationRuntime) -> dict[str, str]:
     return stored
 
 
-def _config(receiver: IntegrationRuntime) -> dict[str, Any]:
+def _config(receiver: LoadedIntegration) -> dict[str, Any]:
     assert receiver.row is not None
     conf: dict[str, Any] = orjson.loads(receiver.row.configuration or "{}")
     return conf
@@ -213,7 +213,7 @@ def slack_escape(text: str) -> str:
 
 async def _slack(
     ctx: AppContext,
-    receiver: IntegrationRuntime,
+    receiver: LoadedIntegration,
     config: dict[str, Any],
     secrets: dict[str, str],
     row: Claimed,

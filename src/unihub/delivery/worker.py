@@ -38,8 +38,8 @@ from unihub.delivery.owners import make_owners
 from unihub.delivery.repository import Claimed
 from unihub.delivery.sockets import SocketHub
 from unihub.delivery.webhooks import MAX_ATTEMPTS, RETRY_DELAYS, TIMEOUT_S, webhook_headers
-from unihub.integrations import runtime as integrations
-from unihub.integrations.runtime import IntegrationRuntime
+from unihub.integrations import loaded as integrations
+from unihub.integrations.loaded import LoadedIntegration
 
 log = logging.getLogger("unihub.delivery")
 
@@ -257,7 +257,7 @@ class DeliveryWorker:
         self._in_flight.discard(task)
         self.wake.set()  # the pair's next row may be due now
 
-    async def _deliver(self, row: Claimed, receiver: IntegrationRuntime | None) -> None:
+    async def _deliver(self, row: Claimed, receiver: LoadedIntegration | None) -> None:
         try:
             if row.channel == WEBSOCKET:
                 await self._push(row)
@@ -289,7 +289,7 @@ class DeliveryWorker:
             next_at = now + RETRY_DELAYS[row.attempts - 1]
             await self._record(lambda s: repo.retry_later(s, row.id, next_at, error, status_code))
 
-    async def _post(self, row: Claimed, receiver: IntegrationRuntime | None) -> int:
+    async def _post(self, row: Claimed, receiver: LoadedIntegration | None) -> int:
         if receiver is None:
             raise _Permanent("the receiving integration no longer exists")
         if not receiver.active:
@@ -332,7 +332,7 @@ class DeliveryWorker:
             raise _Attempt(f"the webhook answered HTTP {status_code}", status_code)
         return status_code
 
-    async def _provider(self, row: Claimed, receiver: IntegrationRuntime | None) -> int | None:
+    async def _provider(self, row: Claimed, receiver: LoadedIntegration | None) -> int | None:
         """Twilio SMS, Messenger, Slack (`delivery.providers`): a provider's refusal fails the
         row at once, a provider outage is retried on the webhook schedule."""
         try:

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 from unihub.core.auth import Context
 from unihub.core.responses import JSON
 from unihub.core.validation import parse_guid
-from unihub.delivery.runtime import engine_of
+from unihub.delivery.engine import engine_of
 from unihub.inbound import service
 
 router = APIRouter(tags=["provider webhooks"], include_in_schema=False)

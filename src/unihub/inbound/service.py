@@ -23,10 +23,10 @@ from unihub.channels.models import SlackThread
 from unihub.conversations import service as conversations
 from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
-from unihub.delivery.runtime import EngineRuntime
+from unihub.delivery.engine import EngineRuntime
 from unihub.inbound import signatures
+from unihub.integrations.loaded import LoadedIntegration
 from unihub.integrations.models import Integration
-from unihub.integrations.runtime import IntegrationRuntime
 from unihub.integrations.types import ChannelId
 
 log = logging.getLogger("unihub.inbound")
@@ -44,7 +44,7 @@ def _refused(provider: str) -> ApiError:
 
 async def _integration(
     ctx: AppContext, integration_id: uuid.UUID, channel: ChannelId
-) -> tuple[IntegrationRuntime, dict[str, str]]:
+) -> tuple[LoadedIntegration, dict[str, str]]:
     async with ctx.db.read() as s:
         row = await s.get(Integration, integration_id)
     if row is None or row.channel_id != int(channel):
@@ -52,13 +52,13 @@ async def _integration(
             6000, f"Integration '{integration_id}' does not exist or is not a {channel.name} one."
         )
     stored = orjson.loads(ctx.box.decrypt(row.secrets)) if row.secrets else {}
-    return IntegrationRuntime.from_row(row), stored
+    return LoadedIntegration.from_row(row), stored
 
 
 async def _from_customer(
     ctx: AppContext,
     engine: EngineRuntime,
-    integration: IntegrationRuntime,
+    integration: LoadedIntegration,
     binding: str,
     nodes: list[dict[str, Any]],
     external_id: str | None,

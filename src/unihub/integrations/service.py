@@ -78,7 +78,7 @@ _SIGNED_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System})
 
 
 @dataclass
-class _Prepared:
+class _ChannelSetup:
     """What a validated (and, for provider channels, verified) configuration stores."""
 
     integration_type: str
@@ -236,34 +236,34 @@ def _validate_create(body: dict[str, Any]) -> tuple[IntegrationCreate, Any]:
 # --- channel preparation ---------------------------------------------------------------------
 
 
-def _local(channel: ChannelId, config: Any) -> _Prepared:
+def _local(channel: ChannelId, config: Any) -> _ChannelSetup:
     """WebChat, Direct and System: nothing to ask anyone, the configuration is the answer."""
     if isinstance(config, WebChatConfig):
         wire: dict[str, Any] = {"allowedOrigins": config.allowed_origins, "echo": config.echo}
         if config.start:
             wire["start"] = config.start
-        return _Prepared("Customer", wire)
+        return _ChannelSetup("Customer", wire)
     if isinstance(config, DirectConfig):
         wire = {"integrationType": config.integration_type, "echo": config.echo}
         if config.webhook_url:
             wire["webhookUrl"] = config.webhook_url
         if config.start:
             wire["start"] = config.start
-        return _Prepared(config.integration_type, wire, regenerate_keys=config.regenerate_keys)
+        return _ChannelSetup(config.integration_type, wire, regenerate_keys=config.regenerate_keys)
     assert isinstance(config, SystemConfig)
-    return _Prepared(
+    return _ChannelSetup(
         "System",
         {"webhookUrl": config.webhook_url, "events": config.events},
         regenerate_keys=config.regenerate_keys,
     )
 
 
-async def _twilio(ctx: AppContext, config: TwilioConfig) -> _Prepared:
+async def _twilio(ctx: AppContext, config: TwilioConfig) -> _ChannelSetup:
     number = await twilio.fetch_incoming_number(
         ctx.settings, config.account_sid, config.auth_token, config.number_sid
     )
     caps = number.capabilities
-    return _Prepared(
+    return _ChannelSetup(
         "Customer",
         {
             "accountSid": config.account_sid,
@@ -277,14 +277,14 @@ async def _twilio(ctx: AppContext, config: TwilioConfig) -> _Prepared:
     )
 
 
-async def _messenger(ctx: AppContext, config: MessengerConfig) -> _Prepared:
+async def _messenger(ctx: AppContext, config: MessengerConfig) -> _ChannelSetup:
     page = await messenger.resolve_page(ctx.settings, config.page_access_token)
     stored = {"pageAccessToken": config.page_access_token}
     if config.app_secret:
         stored["appSecret"] = config.app_secret
     if config.verify_token:
         stored["verifyToken"] = config.verify_token
-    return _Prepared(
+    return _ChannelSetup(
         "Customer",
         {"appId": page.app_id, "pageId": page.page_id},
         secrets=stored,
@@ -299,7 +299,7 @@ def _nonce_hash(nonce: str) -> str:
 
 async def _slack(
     ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, config: SlackConfig
-) -> _Prepared:
+) -> _ChannelSetup:
     # The nonce is spent before Slack is called: Slack codes are single use too, so a failed
     # exchange has to restart from the authorize URL anyway.
     async with ctx.db.write() as s:
@@ -324,7 +324,7 @@ async def _slack(
     if install.default_channel_name:
         wire["defaultPublicChannel"] = install.default_channel_name
         wire["defaultPublicChannelId"] = install.default_channel_id
-    return _Prepared(
+    return _ChannelSetup(
         "Agent",
         wire,
         secrets=stored,
@@ -335,7 +335,7 @@ async def _slack(
 
 async def _prepare(
     ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, channel: ChannelId, config: Any
-) -> _Prepared:
+) -> _ChannelSetup:
     try:
         if isinstance(config, TwilioConfig):
             return await _twilio(ctx, config)

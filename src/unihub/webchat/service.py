@@ -17,8 +17,8 @@ from sqlalchemy import select
 from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, bad_request, forbidden, not_found
 from unihub.identity.keys import WEBCHAT_SCOPE, WEBCHAT_TOKEN_LIFETIME_S
+from unihub.integrations.loaded import LoadedIntegration
 from unihub.integrations.models import Integration
-from unihub.integrations.runtime import IntegrationRuntime
 from unihub.integrations.types import ChannelId
 
 
@@ -54,7 +54,7 @@ def require_origin(origin: str | None) -> None:
         raise bad_request(200, "The 'Origin' header is required to obtain a WebChat token.")
 
 
-async def load_webchat(ctx: AppContext, integration_id: uuid.UUID) -> IntegrationRuntime:
+async def load_webchat(ctx: AppContext, integration_id: uuid.UUID) -> LoadedIntegration:
     """A WebChat integration of any tenant (the widget knows only the integration id)."""
     async with ctx.db.read() as s:
         row = (
@@ -62,7 +62,7 @@ async def load_webchat(ctx: AppContext, integration_id: uuid.UUID) -> Integratio
         ).scalar_one_or_none()
     if row is None:
         raise not_found(6000, f"Integration '{integration_id}' does not exist.")
-    integration = IntegrationRuntime.from_row(row)
+    integration = LoadedIntegration.from_row(row)
     if integration.channel != ChannelId.WebChat:
         raise bad_request(
             206,

@@ -1,4 +1,4 @@
-"""Who may speak in a conversation and who hears it: the engine's routing rules in one place.
+"""Who may speak in a conversation and who hears it: the engine's audience rules in one place.
 
 - The customer side is the conversation's customer integration; it speaks when a request
   names no sender. Agents and bots name themselves in `sender.integrationId`.
@@ -18,25 +18,25 @@ from typing import Any
 
 from unihub.conversations.models import Conversation
 from unihub.core.errors import ApiError, bad_request, not_found
-from unihub.integrations.runtime import IntegrationRuntime
+from unihub.integrations.loaded import LoadedIntegration
 
 BUSINESS_TYPES = ("Agent", "Bot")
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    sender: IntegrationRuntime
+    sender: LoadedIntegration
     trigger: str
-    recipients: list[IntegrationRuntime]
-    observers: list[IntegrationRuntime] = field(default_factory=list)
-    echo: IntegrationRuntime | None = None
+    recipients: list[LoadedIntegration]
+    observers: list[LoadedIntegration] = field(default_factory=list)
+    echo: LoadedIntegration | None = None
 
     @property
     def sides(self) -> set[str]:
         return {self.sender.integration_type, *(r.integration_type for r in self.recipients)}
 
 
-def source(conversation: Conversation, integration: IntegrationRuntime) -> dict[str, Any]:
+def source(conversation: Conversation, integration: LoadedIntegration) -> dict[str, Any]:
     """An activity's `sender`/`recipient` node for an integration of this conversation."""
     if integration.integration_type == "Customer":
         token = conversation.token_id
@@ -52,9 +52,9 @@ def source(conversation: Conversation, integration: IntegrationRuntime) -> dict[
 
 def resolve_sender(
     conversation: Conversation,
-    members: Sequence[IntegrationRuntime],
+    members: Sequence[LoadedIntegration],
     sender_id: uuid.UUID | None,
-) -> IntegrationRuntime:
+) -> LoadedIntegration:
     wanted = sender_id or conversation.integration_id
     sender = next((m for m in members if m.id == wanted), None)
     if sender is None:
@@ -82,8 +82,8 @@ def integration_missing(integration_id: uuid.UUID) -> ApiError:
 
 def plan(
     conversation: Conversation,
-    members: Sequence[IntegrationRuntime],
-    sender: IntegrationRuntime,
+    members: Sequence[LoadedIntegration],
+    sender: LoadedIntegration,
     kind: str,
 ) -> Plan:
     trigger = f"{kind}:{sender.integration_type.lower()}"

@@ -28,7 +28,7 @@ _PROVIDER_CHANNELS = frozenset({ChannelId.TwilioSMS, ChannelId.Messenger, Channe
 
 
 @dataclass(frozen=True, slots=True)
-class IntegrationRuntime:
+class LoadedIntegration:
     id: uuid.UUID
     tenant_id: uuid.UUID
     hub_id: uuid.UUID
@@ -46,7 +46,7 @@ class IntegrationRuntime:
     row: Integration | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_row(cls, row: Integration) -> IntegrationRuntime:
+    def from_row(cls, row: Integration) -> LoadedIntegration:
         try:
             raw = orjson.loads(row.configuration or "{}")
         except orjson.JSONDecodeError:
@@ -110,28 +110,28 @@ class IntegrationRuntime:
 
 async def load(
     s: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID
-) -> IntegrationRuntime | None:
+) -> LoadedIntegration | None:
     stmt = select(Integration).where(
         Integration.id == integration_id, Integration.tenant_id == tenant_id
     )
     row = (await s.execute(stmt)).scalar_one_or_none()
-    return IntegrationRuntime.from_row(row) if row is not None else None
+    return LoadedIntegration.from_row(row) if row is not None else None
 
 
 async def load_many(
     s: AsyncSession, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, IntegrationRuntime]:
+) -> dict[uuid.UUID, LoadedIntegration]:
     wanted = list(set(ids))
     if not wanted:
         return {}
     rows = (await s.execute(select(Integration).where(Integration.id.in_(wanted)))).scalars()
-    return {row.id: IntegrationRuntime.from_row(row) for row in rows}
+    return {row.id: LoadedIntegration.from_row(row) for row in rows}
 
 
-async def of_hub(s: AsyncSession, hub_id: uuid.UUID) -> list[IntegrationRuntime]:
+async def of_hub(s: AsyncSession, hub_id: uuid.UUID) -> list[LoadedIntegration]:
     stmt = (
         select(Integration)
         .where(Integration.hub_id == hub_id)
         .order_by(Integration.created, Integration.id)
     )
-    return [IntegrationRuntime.from_row(row) for row in (await s.execute(stmt)).scalars()]
+    return [LoadedIntegration.from_row(row) for row in (await s.execute(stmt)).scalars()]
