@@ -16,17 +16,17 @@ from unihub import __version__
 from unihub.core.config import Settings, get_settings
 from unihub.core.context import AppContext
 from unihub.core.database import Database
-from unihub.core.errors import install_error_handlers
+from unihub.core.handlers import install_error_handlers
 from unihub.core.http import close_provider_clients
 from unihub.core.logs import configure_logging
 from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
 from unihub.core.routing import builtin_routes_last, include_flat
 from unihub.core.security import SecretBox, secret_key_material
+from unihub.core.token_watch import TokenWatch
 from unihub.delivery.engine import EngineRuntime
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
-from unihub.identity.watch import TokenWatch
 from unihub.middleware.install import install_middleware
 from unihub.webchat.cors import WebChatCors
 

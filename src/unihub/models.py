@@ -7,10 +7,10 @@ from unihub.conversations.models import Conversation
 from unihub.core.orm import Base
 from unihub.delivery.models import Delivery
 from unihub.hubs.models import Hub, HubCount
-from unihub.identity.models import RevokedSecret, SigningKey
+from unihub.identity.models import SigningKey
 from unihub.integrations.models import Integration, SlackNonce
 from unihub.middleware.models import IdempotencyKey
-from unihub.tenants.models import ApiClient, ClientSecret, Tenant
+from unihub.tenants.models import ApiClient, ClientSecret, RevokedSecret, Tenant
 
 __all__ = [
     "ApiClient",

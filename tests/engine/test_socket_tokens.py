@@ -21,7 +21,7 @@ from tests.engine.test_processes import (
     shared_server,  # noqa: F401 - fixture
 )
 from unihub.core.context import AppContext
-from unihub.identity.keys import ENGINE_SCOPE
+from unihub.core.tokens import ENGINE_SCOPE
 
 SECRETS = "/api/v1/tenants/clients/{}/tokens"
 

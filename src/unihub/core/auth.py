@@ -16,12 +16,13 @@ from fastapi import Depends, Request
 
 from unihub.core.context import AppContext, get_context
 from unihub.core.errors import ApiError, forbidden, unauthorized
-from unihub.identity.keys import (
+from unihub.core.tokens import (
     ENGINE_SCOPE,
     PORTAL_SCOPE,
     WEBCHAT_SCOPE,
     InvalidTokenError,
     Principal,
+    bearer_token,
 )
 
 
@@ -37,13 +38,26 @@ class Caller:
         return self.principal.tenant_id
 
 
+async def valid_principal(ctx: AppContext, token: str | None) -> Principal | None:
+    """The principal of a valid, unrevoked token, else None (for callers that cannot raise,
+    such as websocket handshakes)."""
+    if not token:
+        return None
+    try:
+        principal = await ctx.keys.verify(token)
+    except InvalidTokenError:
+        return None
+    if await ctx.revocations.is_revoked(principal.secret_id):
+        return None
+    return principal
+
+
 async def _principal(request: Request, ctx: AppContext) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
         raise unauthorized("A Bearer access token is required.")
     try:
-        principal = await ctx.keys.verify(token.strip())
+        principal = await ctx.keys.verify(token)
     except InvalidTokenError:
         raise unauthorized("The access token is invalid or expired.") from None
     if await ctx.revocations.is_revoked(principal.secret_id):

@@ -9,9 +9,8 @@ from fastapi import Request
 from unihub.core.config import Settings
 from unihub.core.database import Database
 from unihub.core.security import SecretBox
-from unihub.identity.keys import KeyRing
-from unihub.identity.revocation import RevocationList
-from unihub.identity.watch import TokenWatch
+from unihub.core.token_watch import TokenWatch
+from unihub.core.tokens import Revocations, TokenKeys
 
 
 @dataclass
@@ -19,8 +18,8 @@ class AppContext:
     settings: Settings
     db: Database
     box: SecretBox
-    keys: KeyRing
-    revocations: RevocationList
+    keys: TokenKeys
+    revocations: Revocations
     token_watch: TokenWatch
 
 

@@ -7,17 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
-from unihub.core.auth import EngineCaller
+from unihub.core.auth import EngineCaller, valid_principal
 from unihub.core.context import AppContext
 from unihub.core.errors import COMMON_ERRORS, ApiError, error_responses
 from unihub.core.pagination import Page, Paging, page_body
 from unihub.core.responses import JSON
 from unihub.core.timestamps import format_ts
+from unihub.core.tokens import ENGINE_SCOPE, WEBCHAT_SCOPE, Principal, bearer_token
 from unihub.core.validation import parse_event_cursor
 from unihub.delivery import repository as repo
 from unihub.delivery.engine import get_engine
 from unihub.delivery.models import Delivery
-from unihub.identity.keys import ENGINE_SCOPE, WEBCHAT_SCOPE, InvalidTokenError, Principal
 from unihub.integrations import loaded as integrations
 
 router = APIRouter(tags=["engine"])
@@ -71,18 +71,9 @@ async def failed_deliveries(paging: Paging, caller: EngineCaller) -> Response:
 
 
 async def _principal_of(ws: WebSocket, ctx: AppContext, token: str | None) -> Principal | None:
-    header = ws.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" and value.strip() else token
-    if not token:
-        return None
-    try:
-        principal = await ctx.keys.verify(token)
-    except InvalidTokenError:
-        return None
-    if principal.scope not in (ENGINE_SCOPE, WEBCHAT_SCOPE):
-        return None
-    if await ctx.revocations.is_revoked(principal.secret_id):
+    """The socket's principal: the Authorization header, else the `access_token` query."""
+    principal = await valid_principal(ctx, bearer_token(ws.headers.get("authorization")) or token)
+    if principal is None or principal.scope not in (ENGINE_SCOPE, WEBCHAT_SCOPE):
         return None
     return principal
 

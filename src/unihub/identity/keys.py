@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -19,33 +18,11 @@ from sqlalchemy import select
 
 from unihub.core.database import Database
 from unihub.core.security import SecretBox
+from unihub.core.tokens import TOKEN_LIFETIME_S, InvalidTokenError, Principal
 from unihub.identity.models import SigningKey
 
 ALGORITHM = "ES256"
 ISSUER = "unihub"
-TOKEN_LIFETIME_S = 2_592_000  # 30 days, as the reference answers in `expires_in`
-PORTAL_SCOPE = "hubster-portal-api"
-ENGINE_SCOPE = "hubster-engine-api"
-# WebChat visitors: a short-lived token bound to one WebChat integration (claim
-# `integration_id`); every API but the WebChat customer's few endpoints refuses its scope.
-WEBCHAT_SCOPE = "hubster-webchat"
-WEBCHAT_TOKEN_LIFETIME_S = 3600
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the tenant, the API client and the secret the token was minted with."""
-
-    tenant_id: uuid.UUID
-    client_id: str
-    scope: str
-    secret_id: int
-    expires_at: int
-    integration_id: uuid.UUID | None = None  # WebChat tokens only
-
-
-class InvalidTokenError(Exception):
-    pass
 
 
 class KeyRing:

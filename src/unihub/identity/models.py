@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unihub.core.orm import Base, UTCDateTime
@@ -18,12 +18,3 @@ class SigningKey(Base):
     algorithm: Mapped[str] = mapped_column(String(16))
     private_key: Mapped[bytes] = mapped_column(LargeBinary)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class RevokedSecret(Base):
-    """Secrets deleted while tokens minted with them may still be alive (kept 30 days)."""
-
-    __tablename__ = "revoked_secrets"
-
-    secret_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

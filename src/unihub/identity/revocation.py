@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 
 from unihub.core.database import Database
 from unihub.core.timestamps import utcnow
-from unihub.identity.keys import TOKEN_LIFETIME_S
-from unihub.identity.models import RevokedSecret
+from unihub.core.tokens import TOKEN_LIFETIME_S
+from unihub.tenants.models import RevokedSecret
 
 
 class RevocationList:

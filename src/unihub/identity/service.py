@@ -9,8 +9,8 @@ from urllib.parse import unquote_plus
 from unihub.core.context import AppContext
 from unihub.core.security import hash_secret
 from unihub.core.timestamps import utcnow
+from unihub.core.tokens import ENGINE_SCOPE, PORTAL_SCOPE, TOKEN_LIFETIME_S
 from unihub.core.validation import has_control_character
-from unihub.identity.keys import ENGINE_SCOPE, PORTAL_SCOPE, TOKEN_LIFETIME_S
 from unihub.tenants import repository as tenants_repo
 
 _CONTROL = "A control character (such as NUL) is not allowed in the credentials or form."

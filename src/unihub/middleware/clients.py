@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.types import Scope
 
 from unihub.core.context import AppContext
-from unihub.identity.keys import InvalidTokenError
+from unihub.core.tokens import InvalidTokenError, bearer_token
 from unihub.middleware.asgi import header, scope_state
 
 _KEY = "unihub.verified_client_id"
@@ -22,10 +22,10 @@ async def verified_client_id(scope: Scope, ctx: AppContext) -> str | None:
         cached = state[_KEY]
         return cached if isinstance(cached, str) else None
     client_id: str | None = None
-    scheme, _, token = (header(scope, b"authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
+    token = bearer_token(header(scope, b"authorization"))
+    if token is not None:
         try:
-            client_id = (await ctx.keys.verify(token.strip())).client_id
+            client_id = (await ctx.keys.verify(token)).client_id
         except InvalidTokenError:
             client_id = None
     state[_KEY] = client_id

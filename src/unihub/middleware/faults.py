@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from unihub.core.errors import ApiError, render
+from unihub.core.handlers import unexpected
 from unihub.core.responses import JSON
 
 log = logging.getLogger("unihub.faults")
@@ -73,8 +74,7 @@ def unavailable_error() -> ApiError:
 def install_fault_handlers(app: FastAPI) -> None:
     async def _unavailable(request: Request, exc: Exception) -> JSON:
         if not is_unavailable(exc):
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return render(request, ApiError.one(500, 100, "System error."))
+            return unexpected(request, exc)
         # The driver message may name hosts or files: it goes to the log, not the client.
         log.warning(
             "database unavailable on %s %s: %s",

@@ -50,3 +50,12 @@ class ClientSecret(Base):
     prefix: Mapped[str] = mapped_column(String(32))
     expiration: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RevokedSecret(Base):
+    """Secrets deleted while tokens minted with them may still be alive (kept 30 days)."""
+
+    __tablename__ = "revoked_secrets"
+
+    secret_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,8 +8,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.core.database import Database
-from unihub.identity.models import RevokedSecret
-from unihub.tenants.models import ApiClient, ClientSecret, Tenant
+from unihub.tenants.models import ApiClient, ClientSecret, RevokedSecret, Tenant
 
 
 async def add_tenant(s: AsyncSession, name: str) -> Tenant:

@@ -12,8 +12,8 @@ from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
 from unihub.core.security import hash_secret, new_client_secret, secret_prefix
 from unihub.core.timestamps import format_ts, utcnow
+from unihub.core.tokens import ENGINE_SCOPE, PORTAL_SCOPE
 from unihub.core.validation import parse_json_object, validate_model
-from unihub.identity.keys import ENGINE_SCOPE, PORTAL_SCOPE
 from unihub.tenants import repository as repo
 from unihub.tenants.models import ApiClient, ClientSecret
 from unihub.tenants.schemas import SecretCreate

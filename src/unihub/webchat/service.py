@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, bad_request, forbidden, not_found
-from unihub.identity.keys import WEBCHAT_SCOPE, WEBCHAT_TOKEN_LIFETIME_S
+from unihub.core.tokens import WEBCHAT_SCOPE, WEBCHAT_TOKEN_LIFETIME_S
 from unihub.integrations.loaded import LoadedIntegration
 from unihub.integrations.models import Integration
 from unihub.integrations.types import ChannelId

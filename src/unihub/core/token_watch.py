@@ -15,8 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from unihub.identity.keys import Principal
-from unihub.identity.revocation import RevocationList
+from unihub.core.tokens import Principal, Revocations
 
 log = logging.getLogger("unihub.identity")
 
@@ -28,7 +27,7 @@ Close = Callable[[int, str], Awaitable[None]]
 
 
 class TokenWatch:
-    def __init__(self, revocations: RevocationList, interval_s: float = INTERVAL_S) -> None:
+    def __init__(self, revocations: Revocations, interval_s: float = INTERVAL_S) -> None:
         self._revocations = revocations
         self._interval = interval_s
         self._watched: dict[int, tuple[Principal, Close]] = {}
