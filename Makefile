@@ -23,6 +23,7 @@ lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Starts its own servers (and PostgreSQL/Redis via scripts/services.sh); writes BENCHMARKS.md.
 bench: install

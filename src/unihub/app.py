@@ -23,6 +23,7 @@ from unihub.core.openapi import build_openapi
 from unihub.core.responses import JSON
 from unihub.core.routing import builtin_routes_last, include_flat
 from unihub.core.security import SecretBox, secret_key_material
+from unihub.core.tasks import PeriodicTask
 from unihub.core.token_watch import TokenWatch
 from unihub.delivery.engine import EngineRuntime
 from unihub.identity.keys import KeyRing
@@ -97,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None if settings.otel else _NO_TELEMETRY,
     )
     app.state.ctx = ctx
-    app.state.engine = EngineRuntime(ctx)
+    app.state.engine = EngineRuntime(ctx, periodic_tasks())
+    wire_domains()
     install_error_handlers(app)
     builtin = list(app.router.routes)
     for router in domain_routers():
@@ -112,12 +114,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def periodic_tasks() -> tuple[PeriodicTask, ...]:
+    """Every domain's periodic work (`<domain>/tasks.py`), run by each process's engine."""
+    from unihub.conversations.tasks import TASKS as conversations
+    from unihub.identity.tasks import TASKS as identity
+
+    return (*conversations, *identity)
+
+
+def wire_domains() -> None:
+    """Hooks by which a lower domain's events reach a higher one without importing it."""
+    from unihub.conversations.repository import close_for_hub
+    from unihub.hubs.service import on_delete
+
+    on_delete(close_for_hub)  # a deleted hub's open conversations are closed
+
+
 def domain_routers() -> tuple[APIRouter, ...]:
     """Every domain's router, in the order their routes are tried."""
     from unihub import health
     from unihub.commands.endpoints import router as commands
     from unihub.conversations.endpoints import router as conversations
     from unihub.delivery.endpoints import router as deliveries
+    from unihub.events.endpoints import router as events
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
     from unihub.inbound.endpoints import router as provider_inbound
@@ -134,6 +153,7 @@ def domain_routers() -> tuple[APIRouter, ...]:
         commands,
         conversations,
         deliveries,
+        events,
         webchat,
         provider_inbound,
     )

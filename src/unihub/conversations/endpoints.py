@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from unihub.activities.schemas import Activity, DirectInboundActivity
-from unihub.conversations import service
+from unihub.conversations import accept, history, service
 from unihub.conversations.schemas import (
     ActivityAccepted,
     ConversationOut,
@@ -75,10 +75,10 @@ async def get_activities(
     leid: Annotated[str | None, Query(description="Only activities with a larger eventId")] = None,
 ) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
-    side = service.parse_side(type)
+    side = history.parse_side(type)
     after = parse_event_cursor(leid)
     only = caller.principal.integration_id  # WebChat tokens: own conversations, customer side
-    return JSON(await service.activities(caller.ctx, caller.tenant_id, cid, side, after, only))
+    return JSON(await history.activities(caller.ctx, caller.tenant_id, cid, side, after, only))
 
 
 async def _post(
@@ -86,7 +86,7 @@ async def _post(
 ) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
     body = await request.body()
-    return JSON(await service.post_activity(caller.ctx, engine, caller.tenant_id, cid, body))
+    return JSON(await accept.post_activity(caller.ctx, engine, caller.tenant_id, cid, body))
 
 
 async def _post_customer(
@@ -99,7 +99,7 @@ async def _post_customer(
     cid = parse_guid(str(conversationId), "conversationId")
     body = await request.body()
     only = caller.principal.integration_id
-    return JSON(await service.post_activity(caller.ctx, engine, caller.tenant_id, cid, body, only))
+    return JSON(await accept.post_activity(caller.ctx, engine, caller.tenant_id, cid, body, only))
 
 
 for _path, _summary, _handler in (

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -10,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.activities.models import StoredActivity
 from unihub.conversations.models import CLOSED, OPEN, Conversation
-from unihub.delivery.models import Delivery
 from unihub.hubs.models import Hub
 
 
@@ -83,13 +81,9 @@ async def next_event(
     return (int(row[0]), int(row[1])) if row is not None else None
 
 
-async def add_accepted(
-    s: AsyncSession, activity: dict[str, Any], outbox: Sequence[dict[str, Any]]
-) -> None:
-    """Insert an activity and its outbox rows (column values), skipping the ORM unit of work."""
+async def add_activity(s: AsyncSession, activity: dict[str, Any]) -> None:
+    """Insert an activity (column values), skipping the ORM unit of work."""
     await s.execute(insert(cast(Table, StoredActivity.__table__)), activity)
-    if outbox:
-        await s.execute(insert(cast(Table, Delivery.__table__)), list(outbox))
 
 
 _CLOSE = {"status": CLOSED, "open_key": None}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
 from unihub.core.context import AppContext
+from unihub.core.tasks import PeriodicTask
 from unihub.delivery.clock import Clock
 from unihub.delivery.pubsub import Notifier, make_notifier
 from unihub.delivery.sockets import SocketHub
@@ -15,13 +17,13 @@ from unihub.delivery.worker import DeliveryWorker
 
 
 class EngineRuntime:
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, tasks: Sequence[PeriodicTask] = ()) -> None:
         self.ctx = ctx
         self.clock = Clock()
         self.wake = asyncio.Event()
         self.sockets = SocketHub()
         self.notifier: Notifier = make_notifier(ctx.settings, self.wake)
-        self.worker = DeliveryWorker(ctx, self.clock, self.sockets, self.wake)
+        self.worker = DeliveryWorker(ctx, self.clock, self.sockets, self.wake, tasks)
 
     async def start(self) -> None:
         await self.notifier.start()

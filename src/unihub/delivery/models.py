@@ -47,6 +47,8 @@ class Delivery(Base):
     )
     event_id: Mapped[int] = mapped_column(BigInteger)
     receiver_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # The conversation's customer binding (phone number, page-scoped id) for provider sends.
+    binding: Mapped[str | None] = mapped_column(String(256), nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
     seq: Mapped[int] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)

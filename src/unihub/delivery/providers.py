@@ -14,17 +14,14 @@ Provider credentials never appear in errors or logs (`channels.errors.redact`).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 
 from unihub.channels import messenger, slack, twilio
 from unihub.channels._http import JsonObject, request_json, text_field
 from unihub.channels.errors import ProviderUnavailable, redact
 from unihub.channels.models import SlackThread
-from unihub.conversations.models import Conversation
 from unihub.core.context import AppContext
 from unihub.delivery.render import Node, text_fallback, truncate
 from unihub.delivery.repository import Claimed
@@ -73,11 +70,9 @@ async def send(ctx: AppContext, row: Claimed, receiver: LoadedIntegration | None
     config = _config(receiver)
     try:
         if receiver.channel == ChannelId.TwilioSMS:
-            binding = await _binding(ctx, row.conversation_id)
-            return await _twilio(ctx, config, secrets, binding, node)
+            return await _twilio(ctx, config, secrets, _binding(row), node)
         if receiver.channel == ChannelId.Messenger:
-            binding = await _binding(ctx, row.conversation_id)
-            return await _messenger(ctx, secrets, binding, node)
+            return await _messenger(ctx, secrets, _binding(row), node)
         if receiver.channel == ChannelId.Slack:
             return await _slack(ctx, receiver, config, secrets, row, orjson.loads(row.payload))
     except ProviderUnavailable as exc:
@@ -99,14 +94,10 @@ def _config(receiver: LoadedIntegration) -> dict[str, Any]:
     return conf
 
 
-async def _binding(ctx: AppContext, conversation_id: uuid.UUID) -> str:
-    async with ctx.db.read() as s:
-        binding = (
-            await s.execute(select(Conversation.binding).where(Conversation.id == conversation_id))
-        ).scalar_one_or_none()
-    if not binding:
+def _binding(row: Claimed) -> str:
+    if not row.binding:
         raise Rejected("the conversation has no customer binding to send to")
-    return str(binding)
+    return row.binding
 
 
 # --------------------------------------------------------------------------- Twilio

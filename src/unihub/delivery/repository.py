@@ -26,6 +26,7 @@ class Claimed:
     channel: str
     payload: str
     attempts: int
+    binding: str | None
 
 
 def _claim_statement(*, by_receiver: bool, skip_locked: bool) -> Any:
@@ -77,6 +78,7 @@ def _claim_statement(*, by_receiver: bool, skip_locked: bool) -> Any:
             Delivery.channel,
             Delivery.payload,
             Delivery.attempts,
+            Delivery.binding,
         )
         .execution_options(synchronize_session=False)
     )

@@ -1,5 +1,5 @@
-"""The delivery worker: drains the outbox to webhooks and websockets, and closes dormant
-conversations.
+"""The delivery worker: drains the outbox to webhooks and websockets, and runs the domains'
+periodic tasks (`core.tasks`).
 
 Every process runs one. It wakes on a local or cross-process signal and also polls. Rows
 leased by a process that died are taken back as soon as a live worker sees its owner lock
@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from unihub.core.context import AppContext
 from unihub.core.http import webhook_client
+from unihub.core.tasks import PeriodicTask
 from unihub.core.urlguard import RefusedAddress, check_webhook_literal
 from unihub.delivery import providers
 from unihub.delivery import repository as repo
@@ -43,7 +44,6 @@ from unihub.integrations.loaded import LoadedIntegration
 
 log = logging.getLogger("unihub.delivery")
 
-DORMANT_EVERY = timedelta(minutes=1)
 TAKE_BACK_EVERY = 2.0  # seconds between looks for leases of dead processes
 
 
@@ -74,6 +74,7 @@ class DeliveryWorker:
         clock: Clock,
         sockets: SocketHub,
         wake: asyncio.Event,
+        tasks: Sequence[PeriodicTask] = (),
         *,
         batch: int = 64,
         max_in_flight: int = 256,
@@ -90,7 +91,8 @@ class DeliveryWorker:
         self._recorder: asyncio.Task[None] | None = None
         self._queued: list[tuple[_Write | _Delivered, asyncio.Future[None]]] = []
         self._record_wake = asyncio.Event()
-        self._last_dormant: datetime | None = None
+        self.tasks = tuple(tasks)
+        self._last_run: dict[str, datetime] = {}
         self.owners = make_owners(ctx.db.url, ctx.settings.data_dir)
         self._dead: set[uuid.UUID] = set()  # owner ids are never reused: dead stays dead
         self._last_take_back = float("-inf")
@@ -165,7 +167,7 @@ class DeliveryWorker:
             try:
                 await self._maybe_take_back()
                 claimed = await self.dispatch()
-                await self._maybe_close_dormant()
+                await self._run_due_tasks()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database may be briefly away; keep the loop alive
@@ -350,16 +352,16 @@ class DeliveryWorker:
         else:
             await self._record(lambda s: repo.release(s, row.id))
 
-    async def _maybe_close_dormant(self) -> None:
+    async def _run_due_tasks(self) -> None:
         now = self.clock.now()
-        if self._last_dormant is not None and now - self._last_dormant < DORMANT_EVERY:
-            return
-        self._last_dormant = now
-        from unihub.conversations.service import close_dormant
-
-        closed = await close_dormant(self.ctx, now)
-        if closed:
-            log.info("closed %d dormant conversations", closed)
+        for task in self.tasks:
+            last = self._last_run.get(task.name)
+            if last is not None and now - last < task.every:
+                continue
+            self._last_run[task.name] = now
+            done = await task.run(self.ctx, now)
+            if done:
+                log.info("%s: %d", task.name, done)
 
 
 def socket_frame(delivery_id: uuid.UUID, payload: str) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from unihub.core.context import AppContext
@@ -119,13 +122,25 @@ async def update(
     return to_wire(hub)
 
 
-async def delete(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> None:
-    from unihub.conversations.repository import close_for_hub  # engine domain, imported late
+# Work other domains attach to a hub's deletion, run in its transaction (the engine closes
+# the hub's open conversations: they outlive their hub, closed). Registered by the app, so
+# hubs imports none of the domains above it.
+HubDeleted = Callable[[AsyncSession, uuid.UUID, datetime], Awaitable[object]]
+_on_delete: list[HubDeleted] = []
 
+
+def on_delete(hook: HubDeleted) -> None:
+    if hook not in _on_delete:
+        _on_delete.append(hook)
+
+
+async def delete(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> None:
     async with ctx.db.write() as s:
         if not await s.run_sync(lambda sync: repo.remove(sync, tenant_id, hub_id)):
             raise hub_not_found(hub_id)
-        await close_for_hub(s, hub_id, utcnow())  # conversations outlive their hub, closed
+        now = utcnow()
+        for hook in _on_delete:
+            await hook(s, hub_id, now)
 
 
 async def list_page(ctx: AppContext, tenant_id: uuid.UUID, params: PageParams) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import select
 
 from unihub.channels.models import SlackThread
+from unihub.conversations import accept
 from unihub.conversations import service as conversations
 from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
@@ -82,7 +83,7 @@ async def _from_customer(
         body: dict[str, Any] = {"type": "message", "message": node}
         if external_id:
             body["externalId"] = external_id if n == 0 else f"{external_id}:{n}"
-        await conversations.post_activity(
+        await accept.post_activity(
             ctx, engine, integration.tenant_id, conversation_id, orjson.dumps(body)
         )
     return str(conversation_id)
@@ -291,7 +292,7 @@ async def _slack_message(
         "message": {"type": "text", "text": html.unescape(text)},
     }
     try:
-        await conversations.post_activity(
+        await accept.post_activity(
             ctx, engine, row.tenant_id, thread.conversation_id, orjson.dumps(activity)
         )
     except ApiError as exc:

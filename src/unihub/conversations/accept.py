@@ -1,0 +1,356 @@
+"""Accepting an activity: validation, the audience plan, the stored activity and its outbox
+rows.
+
+Accepting is one transaction: the conversation's next sequence number, the stored activity and
+one outbox row per receiver commit together (or not at all), so every accepted activity is
+delivered even if the process dies right after answering.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from unihub.activities.models import StoredActivity
+from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity
+from unihub.conversations import audience
+from unihub.conversations import repository as repo
+from unihub.conversations.checks import INBOUND_CODES, closed, conversation_not_found, validate_body
+from unihub.conversations.commands import CommandListing, handle_command, is_command
+from unihub.conversations.models import OPEN, Conversation
+from unihub.core.context import AppContext
+from unihub.core.errors import bad_request, forbidden, not_found
+from unihub.core.timestamps import utcnow
+from unihub.delivery import outbox
+from unihub.delivery.engine import EngineRuntime
+from unihub.delivery.models import WEBHOOK
+from unihub.integrations import loaded as integrations
+from unihub.integrations.loaded import LoadedIntegration
+from unihub.integrations.types import ChannelId
+
+HUB_PAUSED = 2002
+
+
+async def queue_start_messages(
+    s: Any,
+    engine: EngineRuntime,
+    conversation: Conversation,
+    customer: LoadedIntegration,
+    now: datetime,
+) -> bool:
+    """The integration's `start` messages, sent to the customer as the hub's auto-reply."""
+    if customer.channel not in (ChannelId.WebChat, ChannelId.Direct) or not customer.start:
+        return False
+    channel = customer.delivery_channel()
+    base_ms = _ms(now)
+    queued = False
+    rows: list[dict[str, Any]] = []
+    for message in customer.start:
+        try:
+            node = MESSAGE_ADAPTER.validate_python(message).to_wire()
+        except ValidationError:
+            continue  # configuration is validated when saved; never block a conversation
+        conversation.last_seq += 1
+        conversation.last_event_id = base_ms + conversation.last_seq - 1
+        activity = _activity_wire(
+            kind="message",
+            trigger="message:system",
+            event_id=conversation.last_event_id,
+            external_id=None,
+            interaction_id=str(uuid.uuid4()),
+            sender={"integrationType": "System", "channelType": "System"},
+            recipient=audience.source(conversation, customer),
+            node=node,
+            flow="AutoReplay",
+        )
+        stored = StoredActivity(
+            **_stored_values(conversation, activity, "System", None, {"Customer"}, now)
+        )
+        s.add(stored)
+        if channel is not None:
+            rows.append(
+                _outbox_row(
+                    conversation,
+                    stored.id,
+                    stored.event_id,
+                    stored.seq,
+                    customer,
+                    channel,
+                    _direct(conversation, customer, activity),
+                    now,
+                )
+            )
+        queued = True
+    await s.flush()  # the activities first: outbox rows reference them
+    await outbox.enqueue(s, rows)
+    return queued and channel is not None
+
+
+# --------------------------------------------------------------------------- activities
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _activity_wire(
+    *,
+    kind: str,
+    trigger: str,
+    event_id: int,
+    external_id: str | None,
+    interaction_id: str | None,
+    sender: dict[str, Any],
+    recipient: dict[str, Any] | None,
+    node: dict[str, Any],
+    is_echo: bool = False,
+    flow: str = "Default",
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": kind, "eventTrigger": trigger, "eventId": event_id}
+    if external_id is not None:
+        out["externalId"] = external_id
+    out["isEcho"] = is_echo
+    if interaction_id is not None:
+        out["interactionId"] = interaction_id
+    out["flowProcess"] = flow
+    out["sender"] = sender
+    if recipient is not None:
+        out["recipient"] = recipient
+    out[kind] = node
+    return out
+
+
+def _header(c: Conversation, receiver: LoadedIntegration) -> dict[str, Any]:
+    return {
+        "hubId": str(c.hub_id),
+        "tenantId": str(c.tenant_id),
+        "integrationId": str(receiver.id),
+        "conversationId": str(c.id),
+        "conversationProperties": orjson.loads(c.properties),
+    }
+
+
+def _direct(c: Conversation, receiver: LoadedIntegration, activity: dict[str, Any]) -> bytes:
+    return orjson.dumps({**_header(c, receiver), "activity": activity})
+
+
+def _system(c: Conversation, receiver: LoadedIntegration, activity: dict[str, Any]) -> bytes:
+    return orjson.dumps({**_header(c, receiver), "activities": [activity]})
+
+
+def _stored_values(
+    c: Conversation,
+    activity: dict[str, Any],
+    sender_type: str,
+    sender_id: uuid.UUID | None,
+    sides: set[str],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": c.tenant_id,
+        "conversation_id": c.id,
+        "seq": c.last_seq,
+        "event_id": activity["eventId"],
+        "type": activity["type"],
+        "sender_integration_id": sender_id,
+        "sender_type": sender_type,
+        "side_customer": "Customer" in sides,
+        "side_agent": "Agent" in sides,
+        "side_bot": "Bot" in sides,
+        "external_id": activity.get("externalId"),
+        "body": orjson.dumps(activity).decode(),
+        "created": now,
+    }
+
+
+def _outbox_row(
+    c: Conversation,
+    activity_id: uuid.UUID,
+    event_id: int,
+    seq: int,
+    receiver: LoadedIntegration,
+    channel: str,
+    payload: bytes,
+    now: datetime,
+) -> dict[str, Any]:
+    return outbox.outbox_row(
+        tenant_id=c.tenant_id,
+        hub_id=c.hub_id,
+        conversation_id=c.id,
+        binding=c.binding,
+        activity_id=activity_id,
+        event_id=event_id,
+        seq=seq,
+        receiver_id=receiver.id,
+        channel=channel,
+        payload=payload,
+        now=now,
+    )
+
+
+async def post_activity(
+    ctx: AppContext,
+    engine: EngineRuntime,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    raw: bytes,
+    only_integration: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """`only_integration` (WebChat tokens): the conversation must be that customer
+    integration's, and the sender is always its customer."""
+    async with ctx.db.read() as s:
+        conversation, hub = await repo.get_with_hub(s, tenant_id, conversation_id)
+        if conversation is None or (
+            only_integration is not None and conversation.integration_id != only_integration
+        ):
+            raise conversation_not_found(conversation_id)
+        members = await integrations.of_hub(s, conversation.hub_id) if hub else []
+    body = validate_body(DirectInboundActivity, raw, INBOUND_CODES, 5023)
+    if conversation.status != OPEN:
+        raise closed(conversation_id)
+    if hub is None:
+        raise not_found(5500, f"Hub '{conversation.hub_id}' does not exist.")
+    if hub.status_id == HUB_PAUSED:
+        raise bad_request(6503, f"Hub '{hub.id}' is paused; it accepts no activities.")
+    sender_id = body.sender.integration_id if body.sender is not None else None
+    if only_integration is not None and sender_id and uuid.UUID(sender_id) != only_integration:
+        raise forbidden(101, "A WebChat token speaks only for its own integration.")
+    sender = audience.resolve_sender(
+        conversation, members, uuid.UUID(sender_id) if sender_id else None
+    )
+    kind = body.type
+    node_model = body.message if kind == "message" else body.event
+    assert node_model is not None  # the schema guarantees the node named by `type`
+    node: dict[str, Any] = node_model.to_wire()
+    text = node.get("text") if kind == "message" else None
+    if sender.integration_type in audience.BUSINESS_TYPES and is_command(text):
+        return await _run_command(ctx, engine, conversation, members, sender, str(text))
+    plan = audience.plan(conversation, members, sender, kind)
+    return await _accept(ctx, engine, conversation, plan, kind, node, body.external_id)
+
+
+async def _accept(
+    ctx: AppContext,
+    engine: EngineRuntime,
+    conversation: Conversation,
+    plan: audience.Plan,
+    kind: str,
+    node: dict[str, Any],
+    external_id: str | None,
+) -> dict[str, Any]:
+    now = utcnow()
+    interaction_id = str(uuid.uuid4()) if kind == "message" else None
+    sender_src = audience.source(conversation, plan.sender)
+    primary = plan.recipients[0] if plan.recipients else None
+    primary_src = audience.source(conversation, primary) if primary else None
+    async with ctx.db.write() as s:
+        taken = await repo.next_event(s, conversation.id, now, _ms(now))
+        if taken is None:
+            raise closed(conversation.id)
+        conversation.last_seq, event_id = taken
+
+        def wire(recipient: dict[str, Any] | None, is_echo: bool = False) -> dict[str, Any]:
+            return _activity_wire(
+                kind=kind,
+                trigger=plan.trigger,
+                event_id=event_id,
+                external_id=external_id,
+                interaction_id=interaction_id,
+                sender=sender_src,
+                recipient=recipient,
+                node=node,
+                is_echo=is_echo,
+            )
+
+        stored_body = wire(primary_src)
+        stored = _stored_values(
+            conversation, stored_body, plan.sender.integration_type, plan.sender.id, plan.sides, now
+        )
+        seq, activity_id = conversation.last_seq, stored["id"]
+
+        def delivery(r: LoadedIntegration, channel: str, payload: bytes) -> dict[str, Any]:
+            return _outbox_row(conversation, activity_id, event_id, seq, r, channel, payload, now)
+
+        rows: list[dict[str, Any]] = []
+        for r in plan.recipients:
+            channel = r.delivery_channel()
+            if channel is not None:
+                payload = _direct(conversation, r, wire(audience.source(conversation, r)))
+                rows.append(delivery(r, channel, payload))
+        for o in plan.observers:
+            if o.webhook_url:
+                rows.append(delivery(o, WEBHOOK, _system(conversation, o, stored_body)))
+        if plan.echo is not None:
+            channel = plan.echo.delivery_channel()
+            if channel is not None:
+                payload = _direct(conversation, plan.echo, wire(primary_src, is_echo=True))
+                rows.append(delivery(plan.echo, channel, payload))
+        await repo.add_activity(s, stored)
+        await outbox.enqueue(s, rows)
+        if rows:
+            await engine.notifier.in_tx(s)
+    if rows:
+        await engine.notifier.after_commit()
+    out: dict[str, Any] = {"status": 200, "eventId": event_id}
+    if external_id is not None:
+        out["externalId"] = external_id
+    out["hubId"] = str(conversation.hub_id)
+    out["conversationId"] = str(conversation.id)
+    out["integrationId"] = str(plan.sender.id)
+    if interaction_id is not None:
+        out["interactionId"] = interaction_id
+    return out
+
+
+async def _run_command(
+    ctx: AppContext,
+    engine: EngineRuntime,
+    conversation: Conversation,
+    members: list[LoadedIntegration],
+    sender: LoadedIntegration,
+    text: str,
+) -> dict[str, Any]:
+    """A `::command` from an agent or bot: a listing answered here, or the command's responses
+    accepted one activity at a time, in order (see `conversations.commands`)."""
+    outcome = await handle_command(ctx, hub_id=conversation.hub_id, text=text)
+    head: dict[str, Any] = {
+        "status": 200,
+        "hubId": str(conversation.hub_id),
+        "conversationId": str(conversation.id),
+        "integrationId": str(sender.id),
+    }
+    if isinstance(outcome, CommandListing):
+        if outcome.category is not None:
+            head["category"] = outcome.category
+        return {**head, "commands": outcome.commands}
+    if outcome.target == "customer":
+        plan = audience.plan(conversation, members, sender, outcome.kind)
+    else:
+        # Agent-side responses: every active Agent and Bot integration, the typing one included.
+        trigger = f"{outcome.kind}:{sender.integration_type.lower()}"
+        business = [m for m in members if m.integration_type in audience.BUSINESS_TYPES]
+        plan = audience.Plan(
+            sender=sender,
+            trigger=trigger,
+            recipients=[m for m in business if m.active],
+            observers=[
+                m
+                for m in members
+                if m.integration_type == "System" and m.active and m.subscribes(trigger)
+            ],
+        )
+    accepted = [
+        await _accept(ctx, engine, conversation, plan, outcome.kind, node, None)
+        for node in outcome.responses
+    ]
+    # The first activity's answer (the shape clients parse), plus every activity sent.
+    return {
+        **accepted[0],
+        "command": outcome.name,
+        "activities": [{k: a[k] for k in ("eventId", "interactionId") if k in a} for a in accepted],
+    }

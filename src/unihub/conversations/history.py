@@ -1,0 +1,49 @@
+"""Reading a conversation's activities back, one side at a time, after an eventId cursor."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from unihub.conversations import repository as repo
+from unihub.conversations.checks import conversation_not_found
+from unihub.core.context import AppContext
+from unihub.core.errors import bad_request, forbidden
+
+ACTIVITY_LIMIT = 1000
+SIDES = {"customer": "Customer", "agent": "Agent", "bot": "Bot"}
+
+
+async def activities(
+    ctx: AppContext,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    side: str,
+    leid: int,
+    only_integration: uuid.UUID | None = None,
+) -> list[Any]:
+    async with ctx.db.read() as s:
+        conversation = await repo.get(s, tenant_id, conversation_id)
+        if conversation is None or (
+            only_integration is not None and conversation.integration_id != only_integration
+        ):
+            raise conversation_not_found(conversation_id)
+        if only_integration is not None and side != "Customer":
+            raise forbidden(
+                101, "A WebChat token reads only the customer side of its conversations."
+            )
+        bodies = await repo.activities_after(s, conversation_id, side, leid, ACTIVITY_LIMIT)
+    return [orjson.loads(b) for b in bodies]
+
+
+def parse_side(value: str | None) -> str:
+    if value is None or not value.strip():
+        raise bad_request(200, "Query parameter 'type' is required (Customer, Agent or Bot).")
+    side = SIDES.get(value.strip().lower())
+    if side is None:
+        raise bad_request(
+            206, f"Value '{value[:64]}' of 'type' is not supported; allowed: Customer, Agent, Bot."
+        )
+    return side

@@ -1,0 +1,1 @@
+"""The Events API: activities pushed to listeners over a websocket."""
