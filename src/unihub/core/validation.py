@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -151,6 +152,29 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_nul(v) for v in value)
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class JsonBody:
+    """A request's JSON body as endpoints hand it to services: read, not yet judged.
+
+    The order of checks puts the existence of the resource a path names (404) before the
+    body (400), so the service parses it (`object()`) after its lookups. Engine glue that
+    already holds a dict (provider webhooks) passes it as is (`JsonBody.of`): no re-encoding.
+    """
+
+    raw: bytes = b""
+    parsed: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> JsonBody:
+        return cls(parsed=dict(data))
+
+    def object(self) -> dict[str, Any]:
+        """The body as a JSON object, or 400/300 (see `parse_json_object`)."""
+        if self.parsed is not None:
+            return self.parsed
+        return parse_json_object(self.raw)
 
 
 def validate_model(model: type[M], data: Mapping[str, Any], root: str = "") -> M:
