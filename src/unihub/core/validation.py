@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import orjson
