@@ -1,14 +1,14 @@
 """Every table's model, imported in one place for Alembic and for metadata-wide tools."""
 
 from unihub.activities.models import StoredActivity
-from unihub.channels.models import SlackThread
+from unihub.channels.slack.models import SlackNonce, SlackThread
 from unihub.commands.models import ResponseCommand, TransferCommand
 from unihub.conversations.models import Conversation
 from unihub.core.orm import Base
 from unihub.delivery.models import Delivery
 from unihub.hubs.models import Hub, HubCount
 from unihub.identity.models import SigningKey
-from unihub.integrations.models import Integration, SlackNonce
+from unihub.integrations.models import Integration
 from unihub.middleware.models import IdempotencyKey
 from unihub.tenants.models import ApiClient, ClientSecret, RevokedSecret, Tenant
 

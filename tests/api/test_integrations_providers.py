@@ -21,9 +21,9 @@ from tests.conftest import TenantCreds, codes
 from tests.fakes.graph import FakeGraph
 from tests.fakes.slack import FakeSlack, FakeWorkspace, channel
 from tests.fakes.twilio import FakeTwilio
+from unihub.channels.slack.models import SlackNonce
 from unihub.core.context import AppContext
 from unihub.core.timestamps import utcnow
-from unihub.integrations.models import SlackNonce
 
 _READ_RAW = (
     "import os, sys\n"

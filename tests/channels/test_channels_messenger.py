@@ -6,7 +6,7 @@ import pytest
 from tests.fakes.graph import FakeGraph
 
 from unihub.channels.errors import ProviderRejected, ProviderUnavailable
-from unihub.channels.messenger import MessengerPage, resolve_page
+from unihub.channels.messenger.adapter import MessengerPage, resolve_page
 from unihub.core.config import Settings
 
 TOKEN = "EAAGm0PX4ZCpsBAPageTokenS3cr3t"

@@ -6,7 +6,7 @@ import pytest
 from tests.fakes.slack import FakeSlack, FakeWorkspace, channel
 
 from unihub.channels.errors import ProviderRejected, ProviderUnavailable
-from unihub.channels.slack import SlackInstall, authorize_url, exchange_code
+from unihub.channels.slack.adapter import SlackInstall, authorize_url, exchange_code
 from unihub.core.config import Settings
 
 CODE = "1234.5678.slack-oauth-code"

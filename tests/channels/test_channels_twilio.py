@@ -4,7 +4,7 @@ import pytest
 from tests.fakes.twilio import FakeTwilio
 
 from unihub.channels.errors import ProviderRejected, ProviderUnavailable
-from unihub.channels.twilio import TwilioCapabilities, fetch_incoming_number
+from unihub.channels.twilio.adapter import TwilioCapabilities, fetch_incoming_number
 from unihub.core.config import Settings
 
 ACCOUNT = "AC0123456789abcdef0123456789abcdef"

@@ -11,10 +11,10 @@ import httpx
 import orjson
 
 from tests.conftest import TenantCreds
+from unihub.channels.types import ChannelId
 from unihub.core.database import Database
 from unihub.core.security import SecretBox, new_signing_key_hex
 from unihub.integrations.models import Integration
-from unihub.integrations.types import ChannelId
 
 
 @dataclass

@@ -12,8 +12,8 @@ import httpx
 from tests.conftest import TenantCreds, codes
 from tests.engine.factories import MadeIntegration, make_hub, make_integration
 from tests.engine.receiver import Receiver, wait_for
+from unihub.channels.types import ChannelId
 from unihub.core.context import AppContext
-from unihub.integrations.types import ChannelId
 
 CUSTOMER = "/inbound/customer/v1/direct/activity/{}"
 BUSINESS = "/inbound/business/v1/direct/activity/{}"

@@ -6,8 +6,10 @@ from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
 from tests.providers.helpers import facebook_signature, slack_headers
+from unihub.channels.messenger.adapter import signature_valid as facebook_valid
+from unihub.channels.slack.adapter import signature_valid as slack_valid
+from unihub.channels.twilio.adapter import signature_valid as twilio_valid
 from unihub.inbound.endpoints import public_url
-from unihub.inbound.signatures import facebook_valid, slack_valid, twilio_valid
 
 
 def _request(path: str, query: str = "") -> Request:

@@ -1,8 +1,11 @@
-"""Provider failures, split by who is at fault.
+"""Delivery and provider failures, split by who is at fault: the one hierarchy.
 
-Callers turn `ProviderRejected` into a client error (fix your credentials) and
-`ProviderUnavailable` into a retryable server error, so the split matters more than the text.
-The text is still shown to users, hence it is a sentence and never carries a secret.
+`Rejected`: the other side answered and said no (credentials, number, token, a paused or
+missing receiver): retrying cannot help. `Unavailable`: no usable answer (refused, too slow,
+5xx, throttled, garbage): retrying later may succeed. Integrations answer them 400/702 and
+503/703; the delivery worker fails the row at once or retries it on the webhook schedule.
+The provider subclasses phrase the text as a sentence naming the provider; the text is shown
+to users and never carries a secret.
 """
 
 from __future__ import annotations
@@ -23,16 +26,43 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-class ProviderError(Exception):
-    """Base of every failure talking to a provider; `str()` is safe to show and log."""
+class DeliveryError(Exception):
+    """`str()` is safe to show and log; `status_code` is the other side's HTTP status."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Rejected(DeliveryError):
+    """The other side said no: the input must change to succeed."""
+
+
+class Unavailable(DeliveryError):
+    """No usable answer: retrying later may succeed."""
+
+
+class SignatureInvalid(Exception):
+    """A provider webhook whose signature (or verify token) is missing or wrong."""
+
+
+class ProviderError(DeliveryError):
+    """A failure talking to a named provider, phrased as a sentence."""
 
     provider: str
     reason: str
 
-    def __init__(self, provider: str, reason: str, *, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        provider: str,
+        reason: str,
+        *,
+        secrets: Iterable[str] = (),
+        status_code: int | None = None,
+    ) -> None:
         self.provider = provider
         self.reason = redact(reason, list(secrets)).strip().rstrip(".")
-        super().__init__(self._sentence())
+        super().__init__(self._sentence(), status_code)
 
     def _sentence(self) -> str:
         return f"{self.provider} failed: {self.reason}."
@@ -41,7 +71,7 @@ class ProviderError(Exception):
         return self._sentence()
 
 
-class ProviderRejected(ProviderError):
+class ProviderRejected(ProviderError, Rejected):
     """The provider answered and said no: the credentials or code must change to succeed."""
 
     def __init__(
@@ -51,15 +81,16 @@ class ProviderRejected(ProviderError):
         *,
         what: str = "the credentials",
         secrets: Iterable[str] = (),
+        status_code: int | None = None,
     ) -> None:
         self.what = what
-        super().__init__(provider, reason, secrets=secrets)
+        super().__init__(provider, reason, secrets=secrets, status_code=status_code)
 
     def _sentence(self) -> str:
         return f"{self.provider} rejected {self.what}: {self.reason}."
 
 
-class ProviderUnavailable(ProviderError):
+class ProviderUnavailable(ProviderError, Unavailable):
     """No usable answer (refused, too slow, 5xx, garbage): retrying later may succeed."""
 
     def _sentence(self) -> str:

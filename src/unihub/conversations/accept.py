@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from unihub.activities.models import StoredActivity
 from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity
+from unihub.channels.types import ChannelId
 from unihub.conversations import audience
 from unihub.conversations import repository as repo
 from unihub.conversations.checks import INBOUND_CODES, closed, conversation_not_found, validate_body
@@ -25,12 +26,12 @@ from unihub.conversations.models import OPEN, Conversation
 from unihub.core.context import AppContext
 from unihub.core.errors import bad_request, forbidden, not_found
 from unihub.core.timestamps import utcnow
+from unihub.core.validation import JsonBody
 from unihub.delivery import outbox
 from unihub.delivery.engine import EngineRuntime
 from unihub.delivery.models import WEBHOOK
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
-from unihub.integrations.types import ChannelId
 
 HUB_PAUSED = 2002
 
@@ -198,7 +199,7 @@ async def post_activity(
     engine: EngineRuntime,
     tenant_id: uuid.UUID,
     conversation_id: uuid.UUID,
-    raw: bytes,
+    body: JsonBody,
     only_integration: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """`only_integration` (WebChat tokens): the conversation must be that customer
@@ -210,28 +211,28 @@ async def post_activity(
         ):
             raise conversation_not_found(conversation_id)
         members = await integrations.of_hub(s, conversation.hub_id) if hub else []
-    body = validate_body(DirectInboundActivity, raw, INBOUND_CODES, 5023)
+    data = validate_body(DirectInboundActivity, body, INBOUND_CODES, 5023)
     if conversation.status != OPEN:
         raise closed(conversation_id)
     if hub is None:
         raise not_found(5500, f"Hub '{conversation.hub_id}' does not exist.")
     if hub.status_id == HUB_PAUSED:
         raise bad_request(6503, f"Hub '{hub.id}' is paused; it accepts no activities.")
-    sender_id = body.sender.integration_id if body.sender is not None else None
+    sender_id = data.sender.integration_id if data.sender is not None else None
     if only_integration is not None and sender_id and uuid.UUID(sender_id) != only_integration:
         raise forbidden(101, "A WebChat token speaks only for its own integration.")
     sender = audience.resolve_sender(
         conversation, members, uuid.UUID(sender_id) if sender_id else None
     )
-    kind = body.type
-    node_model = body.message if kind == "message" else body.event
+    kind = data.type
+    node_model = data.message if kind == "message" else data.event
     assert node_model is not None  # the schema guarantees the node named by `type`
     node: dict[str, Any] = node_model.to_wire()
     text = node.get("text") if kind == "message" else None
     if sender.integration_type in audience.BUSINESS_TYPES and is_command(text):
         return await _run_command(ctx, engine, conversation, members, sender, str(text))
     plan = audience.plan(conversation, members, sender, kind)
-    return await _accept(ctx, engine, conversation, plan, kind, node, body.external_id)
+    return await _accept(ctx, engine, conversation, plan, kind, node, data.external_id)
 
 
 async def _accept(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from unihub.activities.schemas import error_path
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
-from unihub.core.validation import errors_from_pydantic, parse_json_object
+from unihub.core.validation import JsonBody, errors_from_pydantic
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,9 +23,9 @@ _INBOUND_CUSTOM = {"message_or_event_required": 5003, "message_and_event_exclusi
 # --------------------------------------------------------------------------- validation
 
 
-def validate_body(model: type[M], raw: bytes, codes: Mapping[int, int], empty_code: int) -> M:
+def validate_body(model: type[M], body: JsonBody, codes: Mapping[int, int], empty_code: int) -> M:
     try:
-        data = parse_json_object(raw)
+        data = body.object()
     except ApiError as exc:
         raise ApiError(400, [ErrorItem(codes[300], e.description) for e in exc.errors]) from None
     if not data:

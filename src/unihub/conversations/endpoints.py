@@ -16,7 +16,7 @@ from unihub.core.auth import EngineCaller, EngineOrWebChatCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
-from unihub.core.validation import parse_event_cursor, parse_guid
+from unihub.core.validation import JsonBody, parse_event_cursor, parse_guid
 from unihub.delivery.engine import EngineRuntime, engine_of
 
 router = APIRouter(tags=["engine"])
@@ -32,7 +32,7 @@ Engine = Annotated[EngineRuntime, Depends(engine_of)]
 )
 async def establish(request: Request, caller: EngineOrWebChatCaller, engine: Engine) -> Response:
     # A WebChat token establishes only on its own integration (how the widget gets a chat).
-    body = await request.body()
+    body = JsonBody(await request.body())
     return JSON(
         await service.establish(
             caller.ctx, engine, caller.tenant_id, body, caller.principal.integration_id
@@ -85,7 +85,7 @@ async def _post(
     conversationId: str, request: Request, caller: EngineCaller, engine: Engine
 ) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
-    body = await request.body()
+    body = JsonBody(await request.body())
     return JSON(await accept.post_activity(caller.ctx, engine, caller.tenant_id, cid, body))
 
 
@@ -97,7 +97,7 @@ async def _post_customer(
 ) -> Response:
     # Customer paths also take a WebChat token: its own conversations, as their customer.
     cid = parse_guid(str(conversationId), "conversationId")
-    body = await request.body()
+    body = JsonBody(await request.body())
     only = caller.principal.integration_id
     return JSON(await accept.post_activity(caller.ctx, engine, caller.tenant_id, cid, body, only))
 

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import IntegrityError
 
+from unihub.channels.types import ChannelId, channel_from
 from unihub.conversations import audience
 from unihub.conversations import repository as repo
 from unihub.conversations.accept import queue_start_messages
@@ -24,12 +25,12 @@ from unihub.core.context import AppContext
 from unihub.core.database import is_unique_violation
 from unihub.core.errors import bad_request, forbidden, not_found
 from unihub.core.timestamps import format_ts, utcnow
+from unihub.core.validation import JsonBody
 from unihub.delivery.engine import EngineRuntime
 from unihub.hubs.models import Hub
 from unihub.hubs.service import to_wire as hub_wire
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
-from unihub.integrations.types import ChannelId, channel_from
 
 HUB_PAUSED = 2002
 
@@ -104,11 +105,11 @@ async def establish(
     ctx: AppContext,
     engine: EngineRuntime,
     tenant_id: uuid.UUID,
-    raw: bytes,
+    body: JsonBody,
     only_integration: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    body = validate_body(EstablishRequest, raw, CONVERSATION_CODES, 3000)
-    integration_id = uuid.UUID(body.integration_id)
+    data = validate_body(EstablishRequest, body, CONVERSATION_CODES, 3000)
+    integration_id = uuid.UUID(data.integration_id)
     if only_integration is not None and integration_id != only_integration:
         raise forbidden(101, "This WebChat token is not valid for another integration.")
     async with ctx.db.read() as s:
@@ -124,10 +125,10 @@ async def establish(
             f"Integration '{integration.id}' is a {integration.integration_type} integration; "
             "conversations are established on customer integrations.",
         )
-    if not _channel_matches(body.channel_type, integration):
+    if not _channel_matches(data.channel_type, integration):
         raise bad_request(
             206,
-            f"Value '{body.channel_type}' of 'channelType' does not match the integration's "
+            f"Value '{data.channel_type}' of 'channelType' does not match the integration's "
             f"channel ({integration.channel_name}).",
         )
     if hub.status_id == HUB_PAUSED:
@@ -135,7 +136,7 @@ async def establish(
     if not integration.active:
         raise bad_request(6502, f"Integration '{integration.id}' is paused.")
 
-    open_key = f"{integration.id}:{body.binding}"
+    open_key = f"{integration.id}:{data.binding}"
     now = utcnow()
     try:
         async with ctx.db.write() as s:
@@ -147,11 +148,11 @@ async def establish(
                 tenant_id=tenant_id,
                 hub_id=hub.id,
                 integration_id=integration.id,
-                binding=body.binding,
+                binding=data.binding,
                 status=OPEN,
                 open_key=open_key,
                 token_id=secrets.token_urlsafe(16),
-                properties=orjson.dumps(_properties(body.properties, integration.channel)).decode(),
+                properties=orjson.dumps(_properties(data.properties, integration.channel)).decode(),
                 last_seq=0,
                 last_event_id=0,
                 created=now,

@@ -24,14 +24,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import aiohttp
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from unihub.channels.base import Outgoing
+from unihub.channels.errors import Rejected, Unavailable
+from unihub.channels.registry import adapter_for
 from unihub.core.context import AppContext
 from unihub.core.http import webhook_client
 from unihub.core.tasks import PeriodicTask
 from unihub.core.urlguard import RefusedAddress, check_webhook_literal
-from unihub.delivery import providers
 from unihub.delivery import repository as repo
 from unihub.delivery.clock import Clock
 from unihub.delivery.models import PROVIDER, WEBHOOK, WEBSOCKET
@@ -45,20 +48,6 @@ from unihub.integrations.loaded import LoadedIntegration
 log = logging.getLogger("unihub.delivery")
 
 TAKE_BACK_EVERY = 2.0  # seconds between looks for leases of dead processes
-
-
-class _Permanent(Exception):
-    """A failure no retry can fix (receiver gone, paused or without a webhook URL)."""
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-
-
-class _Attempt(Exception):
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 # A queued outcome: a write to run in the batch transaction, or ("delivered", id, at, code)
@@ -269,11 +258,11 @@ class DeliveryWorker:
                     status_code = await self._provider(row, receiver)
                 else:
                     status_code = await self._post(row, receiver)
-            except _Permanent as exc:
+            except Rejected as exc:
                 now, error, code = self.clock.now(), str(exc), exc.status_code
                 await self._record(lambda s: repo.give_up(s, row.id, now, error, code))
                 return
-            except _Attempt as exc:
+            except Unavailable as exc:
                 await self._failed_attempt(row, str(exc), exc.status_code)
                 return
             await self._record((row.id, self.clock.now(), status_code))
@@ -293,18 +282,18 @@ class DeliveryWorker:
 
     async def _post(self, row: Claimed, receiver: LoadedIntegration | None) -> int:
         if receiver is None:
-            raise _Permanent("the receiving integration no longer exists")
+            raise Rejected("the receiving integration no longer exists")
         if not receiver.active:
-            raise _Permanent("the receiving integration is paused")
+            raise Rejected("the receiving integration is paused")
         url = receiver.webhook_url
         if url is None:
-            raise _Permanent("the receiving integration has no webhookUrl")
+            raise Rejected("the receiving integration has no webhookUrl")
         key = receiver.private_signing_key(self.ctx.box)
         if not key or not receiver.public_signing_key:
-            raise _Permanent("the receiving integration has no signing keys")
+            raise Rejected("the receiving integration has no signing keys")
         refused = check_webhook_literal(url, self.ctx.settings.allow_private_webhooks)
         if refused is not None:
-            raise _Attempt(refused)
+            raise Unavailable(refused)
         body = row.payload.encode("utf-8")
         headers = webhook_headers(
             body=body,
@@ -323,27 +312,38 @@ class DeliveryWorker:
                 await response.read()  # drain, so the connection is kept alive
                 status_code = response.status
         except TimeoutError:
-            raise _Attempt("the webhook did not answer within 10 seconds") from None
+            raise Unavailable("the webhook did not answer within 10 seconds") from None
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, RefusedAddress):
-                raise _Attempt(str(exc.os_error)) from None
-            raise _Attempt(f"the webhook could not be reached: {type(exc).__name__}") from None
+                raise Unavailable(str(exc.os_error)) from None
+            raise Unavailable(f"the webhook could not be reached: {type(exc).__name__}") from None
         except (aiohttp.ClientError, ValueError) as exc:
-            raise _Attempt(f"the webhook could not be reached: {type(exc).__name__}") from None
+            raise Unavailable(f"the webhook could not be reached: {type(exc).__name__}") from None
         if not 200 <= status_code < 300:
-            raise _Attempt(f"the webhook answered HTTP {status_code}", status_code)
+            raise Unavailable(f"the webhook answered HTTP {status_code}", status_code)
         return status_code
 
     async def _provider(self, row: Claimed, receiver: LoadedIntegration | None) -> int | None:
-        """Twilio SMS, Messenger, Slack (`delivery.providers`): a provider's refusal fails the
-        row at once, a provider outage is retried on the webhook schedule."""
+        """Twilio SMS, Messenger, Slack (their channel adapters): a provider's refusal fails
+        the row at once, a provider outage is retried on the webhook schedule."""
+        if receiver is None or receiver.row is None:
+            raise Rejected("the receiving integration no longer exists")
+        if not receiver.active:
+            raise Rejected("the receiving integration is paused")
+        adapter = adapter_for(receiver.channel)
+        if adapter is None:
+            raise Rejected(f"{receiver.channel_name} integrations have no provider sender")
+        out = Outgoing(
+            receiver.account(self.ctx.box),
+            row.conversation_id,
+            row.binding,
+            orjson.loads(row.payload),
+        )
         try:
-            return await providers.send(self.ctx, row, receiver)
-        except providers.Rejected as exc:
+            return await adapter.send(self.ctx, out)
+        except Rejected as exc:
             log.warning("delivery %s refused by the provider: %s", row.id, exc)
-            raise _Permanent(str(exc), exc.status_code) from None
-        except providers.Retry as exc:
-            raise _Attempt(str(exc), exc.status_code) from None
+            raise
 
     async def _push(self, row: Claimed) -> None:
         frame = socket_frame(row.id, row.payload)

@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from unihub.channels.types import ChannelId, channel_from
 from unihub.core.auth import PortalCaller
 from unihub.core.errors import COMMON_ERRORS, ApiError, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.pagination import Page, Paging
 from unihub.core.responses import JSON
-from unihub.core.validation import parse_guid
+from unihub.core.validation import JsonBody, parse_guid
 from unihub.integrations import service
 from unihub.integrations.schemas import (
     IntegrationCreate,
@@ -17,7 +18,6 @@ from unihub.integrations.schemas import (
     IntegrationUpdate,
     SlackAuthorizeOut,
 )
-from unihub.integrations.types import ChannelId, channel_from
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
@@ -45,7 +45,7 @@ async def slack_authorize(
 )
 async def create_integration(hubId: str, request: Request, caller: PortalCaller) -> Response:
     target = parse_guid(hubId, "hubId")
-    body = await request.body()
+    body = JsonBody(await request.body())
     return JSON(await service.create_or_update(caller.ctx, caller.tenant_id, target, body))
 
 
@@ -60,7 +60,7 @@ async def update_integration(
     integrationId: str, request: Request, caller: PortalCaller
 ) -> Response:
     integration_id = parse_guid(integrationId, "integrationId")
-    body = await request.body()
+    body = JsonBody(await request.body())
     return JSON(await service.update(caller.ctx, caller.tenant_id, integration_id, body))
 
 

@@ -15,15 +15,16 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unihub.channels.base import Account
+from unihub.channels.types import INTEGRATION_ACTIVE, ChannelId
 from unihub.core.security import SecretBox
 from unihub.integrations.models import Integration
-from unihub.integrations.types import INTEGRATION_ACTIVE, ChannelId
 
 # Channels whose integrations get activities over the Events websocket when they have no
 # webhook (Direct/BYOI and the WebChat widget).
 _SOCKET_CHANNELS = frozenset({ChannelId.Direct, ChannelId.WebChat})
 _WEBHOOK_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System, ChannelId.Bot})
-# Channels whose activities go out through the provider's own API (`delivery.providers`).
+# Channels whose activities go out through the provider's own API (their channel adapter).
 _PROVIDER_CHANNELS = frozenset({ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack})
 
 
@@ -91,6 +92,16 @@ class LoadedIntegration:
             return None
         return box.decrypt(self.encrypted_private_key)
 
+    def account(self, box: SecretBox) -> Account:
+        """This integration as its channel adapter sees it (secrets decrypted)."""
+        assert self.row is not None, "loaded from a row"
+        try:
+            conf = orjson.loads(self.row.configuration or "{}")
+        except orjson.JSONDecodeError:
+            conf = {}
+        stored = orjson.loads(box.decrypt(self.row.secrets)) if self.row.secrets else {}
+        return Account(self.id, self.tenant_id, conf if isinstance(conf, dict) else {}, stored)
+
     def delivery_channel(self) -> str | None:
         """How the engine hands this integration its activities: "webhook", "websocket",
         "provider" (SMS, Messenger, Slack: the provider's API), or None (nothing to send to)."""
@@ -113,6 +124,27 @@ async def load(
 ) -> LoadedIntegration | None:
     stmt = select(Integration).where(
         Integration.id == integration_id, Integration.tenant_id == tenant_id
+    )
+    row = (await s.execute(stmt)).scalar_one_or_none()
+    return LoadedIntegration.from_row(row) if row is not None else None
+
+
+async def load_for_provider(
+    s: AsyncSession, channel: ChannelId, integration_id: uuid.UUID
+) -> LoadedIntegration | None:
+    """A provider webhook's integration, by the id in its URL (providers know no tenant)."""
+    row = await s.get(Integration, integration_id)
+    if row is None or row.channel_id != int(channel):
+        return None
+    return LoadedIntegration.from_row(row)
+
+
+async def load_by_inbound_id(
+    s: AsyncSession, channel: ChannelId, inbound_id: str
+) -> LoadedIntegration | None:
+    """The integration a provider names by its own id (a Slack team)."""
+    stmt = select(Integration).where(
+        Integration.channel_id == int(channel), Integration.inbound_id == inbound_id
     )
     row = (await s.execute(stmt)).scalar_one_or_none()
     return LoadedIntegration.from_row(row) if row is not None else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unihub.core.orm import Base, UTCDateTime, new_id
@@ -42,20 +42,3 @@ class Integration(Base):
     private_signing_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SlackNonce(Base):
-    """A Slack OAuth `state` handed to one tenant for one hub: single use, short-lived.
-
-    Only the hash of the nonce is stored; `used` is flipped by a conditional UPDATE so two
-    requests racing with the same nonce cannot both succeed.
-    """
-
-    __tablename__ = "slack_nonces"
-
-    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"))
-    hub_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("hubs.id", ondelete="CASCADE"))
-    used: Mapped[bool] = mapped_column(Boolean, default=False)
-    expires: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from unihub.core.database import Database
 from unihub.core.prepared import Prepared
-from unihub.integrations.models import Integration, SlackNonce
+from unihub.integrations.models import Integration
 
 
 async def get(
@@ -91,33 +90,3 @@ async def by_channel(
         .order_by(Integration.created, Integration.id)
     )
     return list((await s.execute(stmt)).scalars())
-
-
-async def add_nonce(s: AsyncSession, nonce: SlackNonce) -> None:
-    s.add(nonce)
-    await s.flush()
-
-
-async def consume_nonce(
-    s: AsyncSession, nonce_hash: str, tenant_id: uuid.UUID, hub_id: uuid.UUID, now: datetime
-) -> bool:
-    """Mark the nonce used if it is this tenant's and hub's, unused and unexpired.
-
-    One conditional UPDATE: of two requests racing with the same nonce only one sees a row.
-    """
-    result = await s.execute(
-        update(SlackNonce)
-        .where(
-            SlackNonce.nonce_hash == nonce_hash,
-            SlackNonce.tenant_id == tenant_id,
-            SlackNonce.hub_id == hub_id,
-            SlackNonce.used.is_(False),
-            SlackNonce.expires > now,
-        )
-        .values(used=True)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-async def purge_nonces(s: AsyncSession, before: datetime) -> None:
-    await s.execute(delete(SlackNonce).where(SlackNonce.expires < before))

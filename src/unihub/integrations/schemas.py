@@ -15,14 +15,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from unihub.core.schemas import ApiModel
-from unihub.core.validation import TrimmedName, reject_null, trimmed_str
-from unihub.integrations.types import (
+from unihub.channels.types import (
     INTEGRATION_ACTIVE,
     INTEGRATION_PAUSED,
     ChannelId,
     channel_from,
 )
+from unihub.core.schemas import ApiModel
+from unihub.core.validation import TrimmedName, reject_null, trimmed_str
 
 _CHANNEL_NAMES = ", ".join(f"{c.name} ({c.value})" for c in ChannelId)
 
@@ -134,25 +134,6 @@ class IntegrationUpdate(ApiModel):
 
 
 # --- configuration per channel ---------------------------------------------------------------
-
-
-class TwilioConfig(ApiModel):
-    account_sid: Credential
-    auth_token: Credential
-    number_sid: Credential
-
-
-class MessengerConfig(ApiModel):
-    page_access_token: Credential
-    # Optional: the Facebook app secret (verifies X-Hub-Signature-256 on inbound webhooks)
-    # and the verify token of the subscription handshake (docs/channels.md).
-    app_secret: Credential | None = None
-    verify_token: Credential | None = None
-
-
-class SlackConfig(ApiModel):
-    code: Credential
-    nonce: Credential
 
 
 class WebChatConfig(ApiModel):

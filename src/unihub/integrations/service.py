@@ -13,12 +13,8 @@ the customer needs it to verify webhooks.
 
 from __future__ import annotations
 
-import hashlib
-import secrets as pysecrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -26,8 +22,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from unihub.activities.schemas import MESSAGES_ADAPTER, error_path
-from unihub.channels import messenger, slack, twilio
-from unihub.channels.errors import ProviderRejected, ProviderUnavailable
+from unihub.channels.base import Setup
+from unihub.channels.errors import Rejected, Unavailable
+from unihub.channels.registry import ADAPTERS, SLACK, adapter_for
+from unihub.channels.slack.adapter import NonceInvalid
+from unihub.channels.types import FIXED_INTEGRATION_TYPE, ChannelId, channel_from
 from unihub.core.context import AppContext
 from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
@@ -36,57 +35,37 @@ from unihub.core.security import new_signing_key_hex
 from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.urlguard import check_webhook_url
 from unihub.core.validation import (
+    JsonBody,
     errors_from_pydantic,
-    parse_json_object,
     validate_model,
     validate_model_into,
 )
 from unihub.hubs import repository as hubs_repo
 from unihub.hubs import service as hubs_service
 from unihub.integrations import repository as repo
-from unihub.integrations.models import Integration, SlackNonce
+from unihub.integrations.models import Integration
 from unihub.integrations.schemas import (
     DirectConfig,
     IntegrationCreate,
     IntegrationUpdate,
-    MessengerConfig,
-    SlackConfig,
     SystemConfig,
-    TwilioConfig,
     WebChatConfig,
 )
-from unihub.integrations.types import FIXED_INTEGRATION_TYPE, ChannelId, channel_from
 
 # Project error codes (docs/error-codes.md).
 PROVIDER_REJECTED = 702
 PROVIDER_UNAVAILABLE = 703
 SLACK_NONCE_INVALID = 704
 
-NONCE_LIFETIME = timedelta(minutes=10)
-
 _CONFIG_MODELS: dict[ChannelId, type[Any]] = {
-    ChannelId.TwilioSMS: TwilioConfig,
-    ChannelId.Messenger: MessengerConfig,
-    ChannelId.Slack: SlackConfig,
+    **{channel: adapter.config_model for channel, adapter in ADAPTERS.items()},
     ChannelId.WebChat: WebChatConfig,
     ChannelId.Direct: DirectConfig,
     ChannelId.System: SystemConfig,
 }
 # Verified with a provider when created; their configuration cannot be updated afterwards.
-_PROVIDER_CHANNELS = frozenset({ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack})
+_PROVIDER_CHANNELS = frozenset(ADAPTERS)
 _SIGNED_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System})
-
-
-@dataclass
-class _ChannelSetup:
-    """What a validated (and, for provider channels, verified) configuration stores."""
-
-    integration_type: str
-    configuration: dict[str, Any]
-    secrets: dict[str, str] = field(default_factory=dict)
-    inbound_id: str | None = None
-    external_key: str | None = None
-    regenerate_keys: bool = False
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -112,8 +91,8 @@ def _channel_taken(external_key: str) -> ApiError:
     )
 
 
-def _provider_error(exc: ProviderRejected | ProviderUnavailable) -> ApiError:
-    if isinstance(exc, ProviderRejected):
+def _provider_error(exc: Rejected | Unavailable) -> ApiError:
+    if isinstance(exc, Rejected):
         return bad_request(PROVIDER_REJECTED, str(exc))
     return ApiError.one(503, PROVIDER_UNAVAILABLE, str(exc))
 
@@ -236,115 +215,39 @@ def _validate_create(body: dict[str, Any]) -> tuple[IntegrationCreate, Any]:
 # --- channel preparation ---------------------------------------------------------------------
 
 
-def _local(channel: ChannelId, config: Any) -> _ChannelSetup:
+def _local(channel: ChannelId, config: Any) -> Setup:
     """WebChat, Direct and System: nothing to ask anyone, the configuration is the answer."""
     if isinstance(config, WebChatConfig):
         wire: dict[str, Any] = {"allowedOrigins": config.allowed_origins, "echo": config.echo}
         if config.start:
             wire["start"] = config.start
-        return _ChannelSetup("Customer", wire)
+        return Setup("Customer", wire)
     if isinstance(config, DirectConfig):
         wire = {"integrationType": config.integration_type, "echo": config.echo}
         if config.webhook_url:
             wire["webhookUrl"] = config.webhook_url
         if config.start:
             wire["start"] = config.start
-        return _ChannelSetup(config.integration_type, wire, regenerate_keys=config.regenerate_keys)
+        return Setup(config.integration_type, wire, regenerate_keys=config.regenerate_keys)
     assert isinstance(config, SystemConfig)
-    return _ChannelSetup(
+    return Setup(
         "System",
         {"webhookUrl": config.webhook_url, "events": config.events},
         regenerate_keys=config.regenerate_keys,
     )
 
 
-async def _twilio(ctx: AppContext, config: TwilioConfig) -> _ChannelSetup:
-    number = await twilio.fetch_incoming_number(
-        ctx.settings, config.account_sid, config.auth_token, config.number_sid
-    )
-    caps = number.capabilities
-    return _ChannelSetup(
-        "Customer",
-        {
-            "accountSid": config.account_sid,
-            "numberSid": config.number_sid,
-            "phoneNumber": number.phone_number,
-            "capabilities": {"mms": caps.mms, "sms": caps.sms, "voice": caps.voice},
-        },
-        secrets={"authToken": config.auth_token},
-        inbound_id=config.account_sid,
-        external_key=f"TwilioSMS:{config.number_sid}",
-    )
-
-
-async def _messenger(ctx: AppContext, config: MessengerConfig) -> _ChannelSetup:
-    page = await messenger.resolve_page(ctx.settings, config.page_access_token)
-    stored = {"pageAccessToken": config.page_access_token}
-    if config.app_secret:
-        stored["appSecret"] = config.app_secret
-    if config.verify_token:
-        stored["verifyToken"] = config.verify_token
-    return _ChannelSetup(
-        "Customer",
-        {"appId": page.app_id, "pageId": page.page_id},
-        secrets=stored,
-        inbound_id=page.page_id,
-        external_key=f"Messenger:{page.page_id}",
-    )
-
-
-def _nonce_hash(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
-
-
-async def _slack(
-    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, config: SlackConfig
-) -> _ChannelSetup:
-    # The nonce is spent before Slack is called: Slack codes are single use too, so a failed
-    # exchange has to restart from the authorize URL anyway.
-    async with ctx.db.write() as s:
-        fresh = await repo.consume_nonce(s, _nonce_hash(config.nonce), tenant_id, hub_id, utcnow())
-    if not fresh:
-        raise bad_request(
-            SLACK_NONCE_INVALID,
-            "Property 'configuration.nonce' is not valid: it was not issued for this hub, was "
-            "already used or has expired; get a new one from /api/v1/integrations/slack/authorize.",
-        )
-    install = await slack.exchange_code(ctx.settings, config.code)
-    stored = {"botAccessToken": install.bot_token}
-    if install.app_token:
-        stored["appAccessToken"] = install.app_token
-    wire: dict[str, Any] = {
-        "teamId": install.team_id,
-        "teamName": install.team_name,
-        "botName": install.bot_name,
-        "botUserId": install.bot_user_id,
-        "appId": install.app_id,
-    }
-    if install.default_channel_name:
-        wire["defaultPublicChannel"] = install.default_channel_name
-        wire["defaultPublicChannelId"] = install.default_channel_id
-    return _ChannelSetup(
-        "Agent",
-        wire,
-        secrets=stored,
-        inbound_id=install.team_id,
-        external_key=f"Slack:{install.team_id}",
-    )
-
-
 async def _prepare(
     ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, channel: ChannelId, config: Any
-) -> _ChannelSetup:
-    try:
-        if isinstance(config, TwilioConfig):
-            return await _twilio(ctx, config)
-        if isinstance(config, MessengerConfig):
-            return await _messenger(ctx, config)
-        if isinstance(config, SlackConfig):
-            return await _slack(ctx, tenant_id, hub_id, config)
-    except (ProviderRejected, ProviderUnavailable) as exc:
-        raise _provider_error(exc) from None
+) -> Setup:
+    adapter = adapter_for(channel)
+    if adapter is not None:
+        try:
+            return await adapter.verify(ctx, config, tenant_id=tenant_id, hub_id=hub_id)
+        except NonceInvalid as exc:
+            raise bad_request(SLACK_NONCE_INVALID, str(exc)) from None
+        except (Rejected, Unavailable) as exc:
+            raise _provider_error(exc) from None
     await _check_webhook(ctx, getattr(config, "webhook_url", None))
     return _local(channel, config)
 
@@ -357,10 +260,10 @@ def _signing_pair(box_encrypt: Any) -> tuple[str, str]:
 
 
 async def create(
-    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, raw: bytes
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, body: JsonBody
 ) -> dict[str, Any]:
     await hubs_service.require(ctx, tenant_id, hub_id)
-    data, config = _validate_create(parse_json_object(raw))
+    data, config = _validate_create(body.object())
     name_key = data.name.casefold()
     # Checked before any provider call so a taken name does not spend a Slack nonce; the
     # constraint still decides races at insert time.
@@ -409,11 +312,11 @@ async def get(ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID) 
 
 
 async def update(
-    ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID, raw: bytes
+    ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID, body: JsonBody
 ) -> dict[str, Any]:
     current = await _require(ctx, tenant_id, integration_id)
     channel = ChannelId(current.channel_id)
-    data = validate_model(IntegrationUpdate, parse_json_object(raw))
+    data = validate_model(IntegrationUpdate, body.object())
     if data.channel_id is not None and data.channel_id != channel:
         raise bad_request(
             206,
@@ -453,7 +356,7 @@ async def update(
 
 
 async def create_or_update(
-    ctx: AppContext, tenant_id: uuid.UUID, target_id: uuid.UUID, raw: bytes
+    ctx: AppContext, tenant_id: uuid.UUID, target_id: uuid.UUID, body: JsonBody
 ) -> dict[str, Any]:
     """The reference's POST /integrations/hubs/{id}: create when the id names a hub, update
     when it names an integration (ids are random GUIDs, so they never name both)."""
@@ -461,9 +364,9 @@ async def create_or_update(
         hub = await hubs_repo.get(s, tenant_id, target_id)
         row = None if hub is not None else await repo.get(s, tenant_id, target_id)
     if hub is not None:
-        return await create(ctx, tenant_id, target_id, raw)
+        return await create(ctx, tenant_id, target_id, body)
     if row is not None:
-        return await update(ctx, tenant_id, target_id, raw)
+        return await update(ctx, tenant_id, target_id, body)
     raise not_found(699, f"No hub or integration '{target_id}' was found.")
 
 
@@ -497,31 +400,8 @@ async def slack_authorize(
     ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID
 ) -> dict[str, Any]:
     await hubs_service.require(ctx, tenant_id, hub_id)
-    if not (ctx.settings.slack_client_id and ctx.settings.slack_client_secret):
-        raise ApiError.one(
-            503,
-            PROVIDER_UNAVAILABLE,
-            "Slack is not configured on this server: set UNIHUB_SLACK_CLIENT_ID and "
-            "UNIHUB_SLACK_CLIENT_SECRET.",
-        )
-    nonce = pysecrets.token_urlsafe(24)
-    now = utcnow()
-    expires = now + NONCE_LIFETIME
-    async with ctx.db.write() as s:
-        await repo.purge_nonces(s, now)
-        await repo.add_nonce(
-            s,
-            SlackNonce(
-                nonce_hash=_nonce_hash(nonce),
-                tenant_id=tenant_id,
-                hub_id=hub_id,
-                used=False,
-                expires=expires,
-                created=now,
-            ),
-        )
-    return {
-        "url": slack.authorize_url(ctx.settings, nonce),
-        "nonce": nonce,
-        "expires": format_ts(expires),
-    }
+    try:
+        url, nonce, expires = await SLACK.start_install(ctx, tenant_id, hub_id)
+    except Unavailable as exc:
+        raise _provider_error(exc) from None
+    return {"url": url, "nonce": nonce, "expires": format_ts(expires)}

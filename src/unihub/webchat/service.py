@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from unihub.channels.types import ChannelId
 from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, bad_request, forbidden, not_found
 from unihub.core.tokens import WEBCHAT_SCOPE, WEBCHAT_TOKEN_LIFETIME_S
 from unihub.integrations.loaded import LoadedIntegration
 from unihub.integrations.models import Integration
-from unihub.integrations.types import ChannelId
 
 
 def origin_host(origin: str | None) -> tuple[str, int | None] | None:

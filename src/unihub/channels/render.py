@@ -6,6 +6,7 @@ plain-text fallback built here, so no message is dropped because a channel lacks
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 Node = dict[str, Any]
@@ -73,3 +74,12 @@ def text_fallback(node: Node) -> str:
 
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def message_node(payload: Mapping[str, Any]) -> Node | None:
+    """The message node of a Direct payload; None for events (no provider form)."""
+    activity = payload.get("activity") or {}
+    if activity.get("type") != "message" or not isinstance(activity.get("message"), dict):
+        return None
+    node: Node = activity["message"]
+    return node
