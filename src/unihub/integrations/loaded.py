@@ -129,14 +129,19 @@ async def load(
     return LoadedIntegration.from_row(row) if row is not None else None
 
 
+async def load_any(s: AsyncSession, integration_id: uuid.UUID) -> LoadedIntegration | None:
+    """By id alone, for callers that know no tenant (provider webhooks, the WebChat widget);
+    they decide what the integration lets them reach."""
+    row = await s.get(Integration, integration_id)
+    return LoadedIntegration.from_row(row) if row is not None else None
+
+
 async def load_for_provider(
     s: AsyncSession, channel: ChannelId, integration_id: uuid.UUID
 ) -> LoadedIntegration | None:
-    """A provider webhook's integration, by the id in its URL (providers know no tenant)."""
-    row = await s.get(Integration, integration_id)
-    if row is None or row.channel_id != int(channel):
-        return None
-    return LoadedIntegration.from_row(row)
+    """A provider webhook's integration, by the id in its URL, if it is of that channel."""
+    integration = await load_any(s, integration_id)
+    return integration if integration is not None and integration.channel == channel else None
 
 
 async def load_by_inbound_id(

@@ -12,14 +12,12 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-
 from unihub.channels.types import ChannelId
 from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, bad_request, forbidden, not_found
 from unihub.core.tokens import WEBCHAT_SCOPE, WEBCHAT_TOKEN_LIFETIME_S
+from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
-from unihub.integrations.models import Integration
 
 
 def origin_host(origin: str | None) -> tuple[str, int | None] | None:
@@ -57,12 +55,9 @@ def require_origin(origin: str | None) -> None:
 async def load_webchat(ctx: AppContext, integration_id: uuid.UUID) -> LoadedIntegration:
     """A WebChat integration of any tenant (the widget knows only the integration id)."""
     async with ctx.db.read() as s:
-        row = (
-            await s.execute(select(Integration).where(Integration.id == integration_id))
-        ).scalar_one_or_none()
-    if row is None:
+        integration = await integrations.load_any(s, integration_id)
+    if integration is None:
         raise not_found(6000, f"Integration '{integration_id}' does not exist.")
-    integration = LoadedIntegration.from_row(row)
     if integration.channel != ChannelId.WebChat:
         raise bad_request(
             206,
