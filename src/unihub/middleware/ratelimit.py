@@ -86,15 +86,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if not allowed:
-            retry = headers[-1][1]
-            await send_error(
-                scope,
-                send,
-                429,
-                RATE_LIMITED,
-                f"Too many requests for this API client; retry after {retry.decode()} seconds.",
-                [*headers, (b"retry-after", retry)],
-            )
+            await _too_many(scope, send, headers, "requests for this API client")
             return
 
         async def send_with_headers(message: Message) -> None:
@@ -135,15 +127,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if not allowed:
-            retry = headers[-1][1]
-            await send_error(
-                scope,
-                send,
-                429,
-                RATE_LIMITED,
-                f"Too many token requests; retry after {retry.decode()} seconds.",
-                [*headers, (b"retry-after", retry)],
-            )
+            await _too_many(scope, send, headers, "token requests")
             return
         status = 0
 
@@ -195,6 +179,20 @@ class RateLimitMiddleware:
         if now - self._last_failure_log > 10:
             self._last_failure_log = now
             log.warning("rate limit storage unavailable; requests pass unlimited", exc_info=True)
+
+
+async def _too_many(
+    scope: Scope, send: Send, headers: list[tuple[bytes, bytes]], what: str
+) -> None:
+    retry = headers[-1][1]  # `_hit` puts the reset seconds last
+    await send_error(
+        scope,
+        send,
+        429,
+        RATE_LIMITED,
+        f"Too many {what}; retry after {retry.decode()} seconds.",
+        [*headers, (b"retry-after", retry)],
+    )
 
 
 async def _token_request_key(scope: Scope, receive: Receive) -> tuple[str, Receive]:
