@@ -144,6 +144,20 @@ async def test_case_and_unknown_properties_are_normalised(
     assert "category" not in body and "description" not in body
 
 
+async def test_first_spelling_of_a_property_wins(
+    client: httpx.AsyncClient, tenant: TenantCreds
+) -> None:
+    # The elements are checked against the same `type` the command model keeps.
+    hub_id = await new_hub(client, tenant)
+    body = {**EVENT_EXAMPLE, "type": "event", "Type": "message", "responses": [{"type": "seen"}]}
+    r = await client.post(f"{BASE}/{hub_id}", json=body, headers=tenant.portal)
+    assert r.status_code == 200, r.text
+    assert r.json()["type"] == "event" and r.json()["responses"] == [{"type": "seen"}]
+    body = {"TYPE": "message", "type": "event", "responses": [{"type": "seen"}]}
+    r = await client.put(f"{BASE}/{r.json()['commandId']}", json=body, headers=tenant.portal)
+    assert r.status_code == 400 and codes(r) == [206]
+
+
 def _where(description: str) -> str:
     """The property an error description names ("Property 'x' ..." / "Value 'v' of 'x' ...")."""
     m = re.search(r"(?:^Property|of) '([^']*)'", description)

@@ -23,14 +23,18 @@ from unihub.commands.schemas import (
     TransferOut,
     TransferUpdate,
     check_responses,
-    raw_value,
 )
 from unihub.core.context import AppContext
 from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.schemas import ApiModel
 from unihub.core.timestamps import utcnow
-from unihub.core.validation import parse_json_object, validate_model, validate_model_into
+from unihub.core.validation import (
+    get_ignoring_case,
+    parse_json_object,
+    validate_model,
+    validate_model_into,
+)
 from unihub.hubs import repository as hubs_repo
 from unihub.hubs.service import hub_not_found
 
@@ -162,9 +166,10 @@ def _with_responses(
     problem of both (the elements are checked even when another property is wrong)."""
     errors: list[ErrorItem] = []
     parsed = validate_model_into(model, data, errors)
-    kind = raw_value(data, "type") or stored_type
-    responses = raw_value(data, "responses")
-    if responses is None and raw_value(data, "type") is not None:
+    sent_type = get_ignoring_case(data, "type")
+    kind = sent_type or stored_type
+    responses = get_ignoring_case(data, "responses")
+    if responses is None and sent_type is not None:
         # A new type must fit the responses already stored.
         responses = stored_responses
     wire: list[dict[str, Any]] | None = None
