@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -340,6 +341,36 @@ async def test_update_rules(client: httpx.AsyncClient, tenant: TenantCreds) -> N
     assert r.status_code == 404 and codes(r) == [105]
     r = await client.put(f"{BASE}/nope", content=b"x", headers=tenant.portal)
     assert r.status_code == 400 and codes(r) == [203]
+
+
+async def test_update_is_judged_again_when_its_command_changed_meanwhile(
+    client: httpx.AsyncClient, tenant: TenantCreds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub_id = await new_hub(client, tenant)
+    url = f"{BASE}/{(await create(client, tenant, hub_id)).json()['commandId']}"
+    read = service.require
+    changed = False
+
+    async def then_changed(*args: Any) -> Any:
+        nonlocal changed
+        command = await read(*args)
+        if not changed:  # once, between the first read and its write
+            changed = True
+            # Another request (its own task): the command becomes an event command.
+            r = await asyncio.create_task(
+                client.put(url, json=EVENT_EXAMPLE, headers=tenant.portal)
+            )
+            assert r.status_code == 200, r.text
+        return command
+
+    monkeypatch.setattr(service, "require", then_changed)
+    # Messages fit the command as first read, not the event command it became.
+    r = await client.put(
+        url, json={"responses": [{"type": "text", "text": "x"}]}, headers=tenant.portal
+    )
+    assert r.status_code == 400 and codes(r) == [206]
+    stored = (await client.get(url, headers=tenant.portal)).json()
+    assert stored["type"] == "event" and stored["responses"] == EVENT_EXAMPLE["responses"]
 
 
 async def test_engine_lookups(
