@@ -95,6 +95,8 @@ async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> R
 async def update(
     ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, body: JsonBody
 ) -> dict[str, Any]:
+    """The hub is read first so that a bad body on a missing hub answers 404, and the body is
+    judged before the write transaction, which then holds SQLite's one writer the least."""
     current = await require(ctx, tenant_id, hub_id)
     changes = validate_model(HubUpdate, body.object()).changes()
     values = {_FIELD_COLUMNS[k]: v for k, v in changes.items()}
