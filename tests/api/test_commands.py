@@ -67,6 +67,28 @@ async def test_concurrent_creates_of_one_name(
     assert all(codes(r) == [600] for r in results if r.status_code == 400)
 
 
+async def test_hub_deleted_after_its_check_is_not_found(
+    client: httpx.AsyncClient, tenant: TenantCreds, kind: Kind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unihub.hubs import service as hubs_service
+
+    hub_id = await new_hub(client, tenant)
+    checked = hubs_service.require
+
+    async def then_deleted(*args: Any) -> Any:
+        row = await checked(*args)
+        # Another request (its own task), finished before this one writes.
+        r = await asyncio.create_task(
+            client.delete(f"/api/v1/hubs/{hub_id}", headers=tenant.portal)
+        )
+        assert r.status_code == 200
+        return row
+
+    monkeypatch.setattr(hubs_service, "require", then_deleted)
+    r = await kind.create(client, tenant, hub_id)
+    assert r.status_code == 404 and codes(r) == [699]
+
+
 async def test_hub_and_path_checks(
     client: httpx.AsyncClient, tenant: TenantCreds, kind: Kind
 ) -> None:

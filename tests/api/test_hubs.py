@@ -183,6 +183,28 @@ async def test_update_bad_input_and_order_of_checks(
     assert unchanged == hub
 
 
+async def test_update_of_a_hub_deleted_after_its_check_is_not_found(
+    client: httpx.AsyncClient, tenant: TenantCreds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unihub.hubs import service
+
+    hub_id = (await create(client, tenant)).json()["hubId"]
+    checked = service.require
+
+    async def then_deleted(*args: object) -> object:
+        row = await checked(*args)  # type: ignore[arg-type]
+        # Another request (its own task), finished before this one writes.
+        r = await asyncio.create_task(
+            client.delete(f"/api/v1/hubs/{hub_id}", headers=tenant.portal)
+        )
+        assert r.status_code == 200
+        return row
+
+    monkeypatch.setattr(service, "require", then_deleted)
+    r = await client.put(f"/api/v1/hubs/{hub_id}", json={"name": "x"}, headers=tenant.portal)
+    assert r.status_code == 404 and codes(r) == [699]
+
+
 async def test_malformed_guids(client: httpx.AsyncClient, tenant: TenantCreds) -> None:
     for method in ("GET", "DELETE", "PUT"):
         r = await client.request(method, "/api/v1/hubs/1234", headers=tenant.portal, json={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -142,6 +143,20 @@ async def test_case_and_unknown_properties_are_normalised(
     # Unknown properties and nulls are not stored.
     assert body["responses"] == [{"type": "text", "text": "hi"}]
     assert "category" not in body and "description" not in body
+
+
+async def test_first_spelling_of_a_property_wins(
+    client: httpx.AsyncClient, tenant: TenantCreds
+) -> None:
+    # The elements are checked against the same `type` the command model keeps.
+    hub_id = await new_hub(client, tenant)
+    body = {**EVENT_EXAMPLE, "type": "event", "Type": "message", "responses": [{"type": "seen"}]}
+    r = await client.post(f"{BASE}/{hub_id}", json=body, headers=tenant.portal)
+    assert r.status_code == 200, r.text
+    assert r.json()["type"] == "event" and r.json()["responses"] == [{"type": "seen"}]
+    body = {"TYPE": "message", "type": "event", "responses": [{"type": "seen"}]}
+    r = await client.put(f"{BASE}/{r.json()['commandId']}", json=body, headers=tenant.portal)
+    assert r.status_code == 400 and codes(r) == [206]
 
 
 def _where(description: str) -> str:
@@ -326,6 +341,36 @@ async def test_update_rules(client: httpx.AsyncClient, tenant: TenantCreds) -> N
     assert r.status_code == 404 and codes(r) == [105]
     r = await client.put(f"{BASE}/nope", content=b"x", headers=tenant.portal)
     assert r.status_code == 400 and codes(r) == [203]
+
+
+async def test_update_is_judged_again_when_its_command_changed_meanwhile(
+    client: httpx.AsyncClient, tenant: TenantCreds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub_id = await new_hub(client, tenant)
+    url = f"{BASE}/{(await create(client, tenant, hub_id)).json()['commandId']}"
+    read = service.require
+    changed = False
+
+    async def then_changed(*args: Any) -> Any:
+        nonlocal changed
+        command = await read(*args)
+        if not changed:  # once, between the first read and its write
+            changed = True
+            # Another request (its own task): the command becomes an event command.
+            r = await asyncio.create_task(
+                client.put(url, json=EVENT_EXAMPLE, headers=tenant.portal)
+            )
+            assert r.status_code == 200, r.text
+        return command
+
+    monkeypatch.setattr(service, "require", then_changed)
+    # Messages fit the command as first read, not the event command it became.
+    r = await client.put(
+        url, json={"responses": [{"type": "text", "text": "x"}]}, headers=tenant.portal
+    )
+    assert r.status_code == 400 and codes(r) == [206]
+    stored = (await client.get(url, headers=tenant.portal)).json()
+    assert stored["type"] == "event" and stored["responses"] == EVENT_EXAMPLE["responses"]
 
 
 async def test_engine_lookups(

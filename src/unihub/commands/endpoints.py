@@ -12,7 +12,7 @@ from unihub.core.auth import PortalCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
-from unihub.core.validation import parse_guid
+from unihub.core.validation import JsonBody, parse_guid
 
 router = APIRouter(prefix="/api/v1/commands", tags=["commands"])
 
@@ -34,7 +34,7 @@ def _add_routes(kind: CommandKind[C]) -> None:
     )
     async def create(hubId: str, request: Request, caller: PortalCaller) -> Response:
         hub_id = parse_guid(str(hubId), "hubId")
-        body = await request.body()
+        body = JsonBody(await request.body())
         return JSON(await service.create(caller.ctx, kind, caller.tenant_id, hub_id, body))
 
     @router.put(
@@ -47,7 +47,7 @@ def _add_routes(kind: CommandKind[C]) -> None:
     )
     async def update(commandId: str, request: Request, caller: PortalCaller) -> Response:
         command_id = parse_guid(str(commandId), "commandId")
-        body = await request.body()
+        body = JsonBody(await request.body())
         return JSON(await service.update(caller.ctx, kind, caller.tenant_id, command_id, body))
 
     @router.delete(

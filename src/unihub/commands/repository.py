@@ -1,3 +1,6 @@
+"""Command queries, all on an `AsyncSession`: the engine reads commands inside its own
+sessions (`find_by_name`, `list_for_hub`), and no command route is a measured hot path."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,9 +15,20 @@ C = TypeVar("C", TransferCommand, ResponseCommand)
 
 
 async def get(
-    s: AsyncSession, model: type[C], tenant_id: uuid.UUID, command_id: uuid.UUID
+    s: AsyncSession,
+    model: type[C],
+    tenant_id: uuid.UUID,
+    command_id: uuid.UUID,
+    *,
+    lock: bool = False,
 ) -> C | None:
+    """The tenant's command; `lock` takes a row lock (PostgreSQL) until the transaction ends.
+
+    On SQLite a write transaction already holds the database write lock (BEGIN IMMEDIATE).
+    """
     stmt = select(model).where(model.id == command_id, model.tenant_id == tenant_id)
+    if lock:
+        stmt = stmt.with_for_update()
     return (await s.execute(stmt)).scalar_one_or_none()
 
 

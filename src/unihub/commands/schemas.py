@@ -7,7 +7,6 @@ schemas (`unihub.activities.schemas`), chosen by the command's `type`; see `chec
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -132,14 +131,6 @@ class ResponseOut(ApiModel):
     integration_type_id: Literal["agent", "customer"]
     type: Literal["message", "event"]
     responses: list[dict[str, Any]]
-
-
-def raw_value(data: Mapping[str, Any], name: str) -> Any:
-    """A property of a request body by case-insensitive name (first spelling wins)."""
-    for key, value in data.items():
-        if isinstance(key, str) and key.lower() == name.lower():
-            return value
-    return None
 
 
 def check_responses(

@@ -23,16 +23,19 @@ from unihub.commands.schemas import (
     TransferOut,
     TransferUpdate,
     check_responses,
-    raw_value,
 )
 from unihub.core.context import AppContext
 from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.schemas import ApiModel
 from unihub.core.timestamps import utcnow
-from unihub.core.validation import parse_json_object, validate_model, validate_model_into
-from unihub.hubs import repository as hubs_repo
-from unihub.hubs.service import hub_not_found
+from unihub.core.validation import (
+    JsonBody,
+    get_ignoring_case,
+    validate_model,
+    validate_model_into,
+)
+from unihub.hubs import service as hubs_service
 
 P = TypeVar("P", bound=ApiModel)
 
@@ -63,9 +66,12 @@ class CommandKind(Generic[C]):
     unique: tuple[str, str]  # (constraint, column) of the per-hub name_key uniqueness
     wire: Callable[[C], dict[str, Any]]
     # Body -> column values of a new command (without ids, name_key and timestamps).
-    new_values: Callable[[bytes], dict[str, Any]]
+    new_values: Callable[[dict[str, Any]], dict[str, Any]]
     # Stored command and body -> changed column values (without name_key and `modified`).
-    changed_values: Callable[[C, bytes], dict[str, Any]]
+    changed_values: Callable[[C, dict[str, Any]], dict[str, Any]]
+    # The stored columns `changed_values` reads: an update is written only while they hold
+    # what it was validated against.
+    validated_against: tuple[str, ...] = ()
 
     def not_found(self, command_id: uuid.UUID) -> ApiError:
         # The reference has no command-specific code: 105 is its generic "resource not found".
@@ -78,6 +84,9 @@ class CommandKind(Generic[C]):
     def is_duplicate(self, exc: IntegrityError) -> bool:
         constraint, column = self.unique
         return is_unique_violation(exc, constraint, column)
+
+    def basis(self, command: C) -> tuple[Any, ...]:
+        return tuple(getattr(command, column) for column in self.validated_against)
 
 
 # --------------------------------------------------------------------------- transfer
@@ -93,8 +102,8 @@ def transfer_wire(c: TransferCommand) -> dict[str, Any]:
     return out
 
 
-def _new_transfer(raw: bytes) -> dict[str, Any]:
-    data = validate_model(TransferCreate, parse_json_object(raw))
+def _new_transfer(body: dict[str, Any]) -> dict[str, Any]:
+    data = validate_model(TransferCreate, body)
     return {
         "name": data.name,
         "description": _blank_to_none(data.description),
@@ -104,8 +113,8 @@ def _new_transfer(raw: bytes) -> dict[str, Any]:
     }
 
 
-def _changed_transfer(command: TransferCommand, raw: bytes) -> dict[str, Any]:
-    values = validate_model(TransferUpdate, parse_json_object(raw)).changes()
+def _changed_transfer(command: TransferCommand, body: dict[str, Any]) -> dict[str, Any]:
+    values = validate_model(TransferUpdate, body).changes()
     if "description" in values:
         values["description"] = _blank_to_none(values["description"])
     if "mount_delay" in values:
@@ -162,9 +171,10 @@ def _with_responses(
     problem of both (the elements are checked even when another property is wrong)."""
     errors: list[ErrorItem] = []
     parsed = validate_model_into(model, data, errors)
-    kind = raw_value(data, "type") or stored_type
-    responses = raw_value(data, "responses")
-    if responses is None and raw_value(data, "type") is not None:
+    sent_type = get_ignoring_case(data, "type")
+    kind = sent_type or stored_type
+    responses = get_ignoring_case(data, "responses")
+    if responses is None and sent_type is not None:
         # A new type must fit the responses already stored.
         responses = stored_responses
     wire: list[dict[str, Any]] | None = None
@@ -176,8 +186,8 @@ def _with_responses(
     return parsed, wire
 
 
-def _new_response(raw: bytes) -> dict[str, Any]:
-    parsed, wire = _with_responses(ResponseCreate, parse_json_object(raw))
+def _new_response(body: dict[str, Any]) -> dict[str, Any]:
+    parsed, wire = _with_responses(ResponseCreate, body)
     return {
         "name": parsed.name,
         "category": _blank_to_none(parsed.category),
@@ -188,10 +198,8 @@ def _new_response(raw: bytes) -> dict[str, Any]:
     }
 
 
-def _changed_response(command: ResponseCommand, raw: bytes) -> dict[str, Any]:
-    parsed, wire = _with_responses(
-        ResponseUpdate, parse_json_object(raw), command.type, command.responses
-    )
+def _changed_response(command: ResponseCommand, body: dict[str, Any]) -> dict[str, Any]:
+    parsed, wire = _with_responses(ResponseUpdate, body, command.type, command.responses)
     values: dict[str, Any] = {}
     for key, value in parsed.changes().items():
         if key in ("category", "description"):
@@ -217,76 +225,109 @@ RESPONSE: CommandKind[ResponseCommand] = CommandKind(
     wire=response_wire,
     new_values=_new_response,
     changed_values=_changed_response,
+    validated_against=("type", "responses"),
 )
 
 
 # --------------------------------------------------------------------------- shared rules
 
 
-async def _require_hub(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> None:
-    if await hubs_repo.get(s, tenant_id, hub_id) is None:
-        raise hub_not_found(hub_id)
+async def require(
+    ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, command_id: uuid.UUID
+) -> C:
+    """The tenant's command of `kind`, or its 404/105: read before the body is judged."""
+    async with ctx.db.read() as s:
+        command = await repo.get(s, kind.model, tenant_id, command_id)
+    if command is None:
+        raise kind.not_found(command_id)
+    return command
+
+
+def _is_foreign_key_violation(exc: IntegrityError) -> bool:
+    # By text: SQLite names no constraint. Of the two foreign keys only the hub's can fail.
+    return "foreign key" in str(getattr(exc, "orig", exc)).lower()
 
 
 @contextmanager
-def _name_taken_is_600(kind: CommandKind[C], values: dict[str, Any]) -> Iterator[None]:
-    """Turn the per-hub name uniqueness violation into 400/600 naming `values["name"]`."""
+def _constraints(
+    kind: CommandKind[C], values: dict[str, Any], hub_id: uuid.UUID | None = None
+) -> Iterator[None]:
+    """Constraint violations as answers: the per-hub name taken is 400/600 naming
+    `values["name"]`; with `hub_id` (a create), a hub deleted since its check is its 404."""
     try:
         yield
     except IntegrityError as exc:
         if kind.is_duplicate(exc):
             raise kind.duplicate(str(values.get("name"))) from None
+        if hub_id is not None and _is_foreign_key_violation(exc):
+            raise hubs_service.hub_not_found(hub_id) from None
         raise
 
 
 async def create(
-    ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, hub_id: uuid.UUID, raw: bytes
+    ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, hub_id: uuid.UUID, body: JsonBody
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    with _name_taken_is_600(kind, values):
+    await hubs_service.require(ctx, tenant_id, hub_id)
+    values = kind.new_values(body.object())
+    now = utcnow()
+    command = kind.model(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        hub_id=hub_id,
+        name_key=name_key(values["name"]),
+        created=now,
+        modified=now,
+        **values,
+    )
+    with _constraints(kind, values, hub_id):
         async with ctx.db.write() as s:
-            await _require_hub(s, tenant_id, hub_id)
-            values.update(kind.new_values(raw))
-            now = utcnow()
-            command = kind.model(
-                id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                hub_id=hub_id,
-                name_key=name_key(values["name"]),
-                created=now,
-                modified=now,
-                **values,
-            )
             await repo.add(s, command)
     return kind.wire(command)
 
 
 async def update(
-    ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, command_id: uuid.UUID, raw: bytes
+    ctx: AppContext,
+    kind: CommandKind[C],
+    tenant_id: uuid.UUID,
+    command_id: uuid.UUID,
+    body: JsonBody,
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    with _name_taken_is_600(kind, values):
-        async with ctx.db.write() as s:
-            command = await repo.get(s, kind.model, tenant_id, command_id)
-            if command is None:
-                raise kind.not_found(command_id)
-            values.update(kind.changed_values(command, raw))
-            if "name" in values:
-                values["name_key"] = name_key(values["name"])
-            if values:
-                values["modified"] = utcnow()
-                await repo.update_fields(s, command, values)
-    return kind.wire(command)
+    """The body is judged against the command as read, outside the write transaction; an
+    update that changed what it was judged against in between makes it read and judge again."""
+    stored = await require(ctx, kind, tenant_id, command_id)
+    data = body.object()
+    while True:
+        values = kind.changed_values(stored, data)
+        if "name" in values:
+            values["name_key"] = name_key(values["name"])
+        if not values:
+            return kind.wire(stored)
+        values["modified"] = utcnow()
+        with _constraints(kind, values):
+            written = await _write_unless_changed(ctx, kind, stored, values)
+        if written is not None:
+            return kind.wire(written)
+        stored = await require(ctx, kind, tenant_id, command_id)  # 404 once it is deleted
+
+
+async def _write_unless_changed(
+    ctx: AppContext, kind: CommandKind[C], stored: C, values: dict[str, Any]
+) -> C | None:
+    """The command with `values` written, or None (nothing written) when it was deleted or
+    its `validated_against` columns changed since `stored` was read."""
+    async with ctx.db.write() as s:
+        # Locked (PostgreSQL) until commit, so no update lands between this check and ours.
+        command = await repo.get(s, kind.model, stored.tenant_id, stored.id, lock=True)
+        if command is None or kind.basis(command) != kind.basis(stored):
+            return None
+        await repo.update_fields(s, command, values)
+    return command
 
 
 async def get(
     ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, command_id: uuid.UUID
 ) -> dict[str, Any]:
-    async with ctx.db.read() as s:
-        command = await repo.get(s, kind.model, tenant_id, command_id)
-    if command is None:
-        raise kind.not_found(command_id)
-    return kind.wire(command)
+    return kind.wire(await require(ctx, kind, tenant_id, command_id))
 
 
 async def delete(
@@ -300,8 +341,8 @@ async def delete(
 async def list_for_hub(
     ctx: AppContext, kind: CommandKind[C], tenant_id: uuid.UUID, hub_id: uuid.UUID
 ) -> list[dict[str, Any]]:
+    await hubs_service.require(ctx, tenant_id, hub_id)
     async with ctx.db.read() as s:
-        await _require_hub(s, tenant_id, hub_id)
         commands = await repo.list_for_hub(s, kind.model, hub_id)
     return [kind.wire(c) for c in commands]
 

@@ -144,6 +144,17 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
+def get_ignoring_case(data: Mapping[str, Any], key: str) -> Any:
+    """The value of the first key equal to `key` ignoring case, else None.
+
+    Clients send property names in any case (`echo` and `Echo`), and `ApiModel` accepts them
+    so; code that reads a body beside its model must find the same value, so the first
+    spelling wins here as it does there.
+    """
+    wanted = key.lower()
+    return next((v for k, v in data.items() if isinstance(k, str) and k.lower() == wanted), None)
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value

@@ -7,7 +7,7 @@ from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.pagination import Page, Paging
 from unihub.core.responses import JSON
-from unihub.core.validation import parse_guid
+from unihub.core.validation import JsonBody, parse_guid
 from unihub.hubs import service
 from unihub.hubs.schemas import HubCreate, HubOut, HubUpdate
 
@@ -22,7 +22,8 @@ router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
     summary="Create a hub",
 )
 async def create_hub(request: Request, caller: PortalCaller) -> Response:
-    return JSON(await service.create(caller.ctx, caller.tenant_id, await request.body()))
+    body = JsonBody(await request.body())
+    return JSON(await service.create(caller.ctx, caller.tenant_id, body))
 
 
 @router.put(
@@ -34,7 +35,7 @@ async def create_hub(request: Request, caller: PortalCaller) -> Response:
 )
 async def update_hub(hubId: str, request: Request, caller: PortalCaller) -> Response:
     hub_id = parse_guid(str(hubId), "hubId")
-    body = await request.body()
+    body = JsonBody(await request.body())
     return JSON(await service.update(caller.ctx, caller.tenant_id, hub_id, body))
 
 

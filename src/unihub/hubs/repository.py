@@ -1,3 +1,15 @@
+"""Hub queries. Each function takes the one kind of handle its callers hold, and no other:
+
+- `Database`: the API's reads, `get_row` (GET hub, and every other domain's hub check via
+  `hubs.service.require`) and `page`. They are the hottest reads: `fetch_first` on a
+  prepared statement and `read_sync` run inline on SQLite (see BENCHMARKS.md).
+- a synchronous ORM `Session`: every write, `add`, `update_fields`, `remove` and `recount`.
+  POST and PUT hub run them in `Database.transact` (inline on SQLite, also measured); DELETE
+  runs `remove` through `run_sync` inside `Database.write()`, because the deletion hooks of
+  other domains are async and must share its transaction.
+- `AsyncSession`: `get`, for other domains that read a hub inside a session of their own.
+"""
+
 from __future__ import annotations
 
 import uuid
@@ -18,9 +30,12 @@ from unihub.hubs.models import Hub, HubCount
 _COLUMNS = tuple(Hub.__table__.c)
 
 
+def _scoped(tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Select[Hub]:
+    return select(Hub).where(Hub.id == hub_id, Hub.tenant_id == tenant_id)
+
+
 async def get(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub | None:
-    stmt = select(Hub).where(Hub.id == hub_id, Hub.tenant_id == tenant_id)
-    return (await s.execute(stmt)).scalar_one_or_none()
+    return (await s.execute(_scoped(tenant_id, hub_id))).scalar_one_or_none()
 
 
 # Built once: GET hub is the hottest read, and building a select costs more than running it.
@@ -36,11 +51,6 @@ async def get_row(db: Database, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Row[
 # Writes are synchronous: they run inside `Database.transact` (see there for why).
 
 
-def find_for_update(s: Session, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub | None:
-    stmt = select(Hub).where(Hub.id == hub_id, Hub.tenant_id == tenant_id)
-    return s.execute(stmt).scalar_one_or_none()
-
-
 _INSERT = Prepared(insert(Hub))
 
 
@@ -50,10 +60,17 @@ def add(s: Session, hub: Hub) -> None:
     _add_to_count(s, hub.tenant_id, 1)
 
 
-def update_fields(s: Session, hub: Hub, values: dict[str, Any]) -> None:
+def update_fields(
+    s: Session, tenant_id: uuid.UUID, hub_id: uuid.UUID, values: dict[str, Any]
+) -> Hub | None:
+    """The tenant's hub with `values` applied, or None when it is not there (any more)."""
+    hub = s.execute(_scoped(tenant_id, hub_id)).scalar_one_or_none()
+    if hub is None:
+        return None
     for key, value in values.items():
         setattr(hub, key, value)
     s.flush()
+    return hub
 
 
 def remove(s: Session, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> bool:

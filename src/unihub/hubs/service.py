@@ -10,14 +10,13 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from unihub.core.context import AppContext
 from unihub.core.database import is_unique_violation
 from unihub.core.errors import ApiError, bad_request, not_found
 from unihub.core.pagination import PageParams, page_body
 from unihub.core.timestamps import format_ts, utcnow
-from unihub.core.validation import parse_json_object, validate_model
+from unihub.core.validation import JsonBody, validate_model
 from unihub.hubs import repository as repo
 from unihub.hubs.models import Hub
 from unihub.hubs.schemas import HubCreate, HubUpdate
@@ -58,8 +57,8 @@ def _name_key(name: str) -> str:
     return name.casefold()
 
 
-async def create(ctx: AppContext, tenant_id: uuid.UUID, raw: bytes) -> dict[str, Any]:
-    data = validate_model(HubCreate, parse_json_object(raw))
+async def create(ctx: AppContext, tenant_id: uuid.UUID, body: JsonBody) -> dict[str, Any]:
+    data = validate_model(HubCreate, body.object())
     now = utcnow()
     hub = Hub(
         id=uuid.uuid4(),
@@ -94,31 +93,28 @@ async def require(ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> R
 
 
 async def update(
-    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, raw: bytes
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID, body: JsonBody
 ) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-
-    def work(s: Session) -> Hub:
-        hub = repo.find_for_update(s, tenant_id, hub_id)
-        if hub is None:
-            raise hub_not_found(hub_id)
-        changes.update(validate_model(HubUpdate, parse_json_object(raw)).changes())
-        values = {_FIELD_COLUMNS[k]: v for k, v in changes.items()}
-        if "close_dormant_conversation" in values and not values["close_dormant_conversation"]:
-            values["close_dormant_conversation"] = None  # 0 and null both mean "never"
-        if "name" in values:
-            values["name_key"] = _name_key(values["name"])
-        if values:
-            values["modified"] = utcnow()
-            repo.update_fields(s, hub, values)
-        return hub
-
+    """The hub is read first so that a bad body on a missing hub answers 404, and the body is
+    judged before the write transaction, which then holds SQLite's one writer the least."""
+    current = await require(ctx, tenant_id, hub_id)
+    changes = validate_model(HubUpdate, body.object()).changes()
+    values = {_FIELD_COLUMNS[k]: v for k, v in changes.items()}
+    if "close_dormant_conversation" in values and not values["close_dormant_conversation"]:
+        values["close_dormant_conversation"] = None  # 0 and null both mean "never"
+    if "name" in values:
+        values["name_key"] = _name_key(values["name"])
+    if not values:
+        return to_wire(current)
+    values["modified"] = utcnow()
     try:
-        hub = await ctx.db.transact(work)
+        hub = await ctx.db.transact(lambda s: repo.update_fields(s, tenant_id, hub_id, values))
     except IntegrityError as exc:
         if is_unique_violation(exc, "uq_hubs_tenant_id", "hubs.name_key"):
-            raise _duplicate(str(changes.get("name"))) from None
+            raise _duplicate(str(values.get("name"))) from None
         raise
+    if hub is None:  # deleted since it was read
+        raise hub_not_found(hub_id)
     return to_wire(hub)
 
 

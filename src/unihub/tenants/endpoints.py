@@ -6,6 +6,7 @@ from unihub.core.auth import PortalCaller
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.openapi import json_body
 from unihub.core.responses import JSON
+from unihub.core.validation import JsonBody
 from unihub.tenants import service
 from unihub.tenants.schemas import ClientOut, SecretCreate, SecretOut
 
@@ -30,7 +31,7 @@ async def get_client(clientId: str, caller: PortalCaller) -> Response:
     summary="Add a client secret; the answer is the only time its value is shown",
 )
 async def add_token(clientId: str, request: Request, caller: PortalCaller) -> Response:
-    body = await request.body()
+    body = JsonBody(await request.body())
     return JSON(await service.add_secret(caller.ctx, caller.tenant_id, clientId, body))
 
 

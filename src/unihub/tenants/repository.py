@@ -1,3 +1,7 @@
+"""Tenant, client and secret queries, on an `AsyncSession`: the CLI and the tests create
+tenants inside sessions of their own. The exception is `find_secret_for_login`, which takes
+the `Database`: the token endpoint needs one point read and no session (`fetch_first`)."""
+
 from __future__ import annotations
 
 import uuid
@@ -73,18 +77,20 @@ async def get_client(s: AsyncSession, client_id: str) -> ApiClient | None:
 
 
 async def get_tenant_client(
-    s: AsyncSession, tenant_id: uuid.UUID, client_id: str, *, lock: bool = False
+    s: AsyncSession, tenant_id: uuid.UUID, client_id: str
 ) -> ApiClient | None:
-    """The tenant's client; `lock` takes a row lock (PostgreSQL) to serialise secret changes.
-
-    On SQLite the write transaction already holds the database write lock (BEGIN IMMEDIATE).
-    """
     stmt = select(ApiClient).where(
         ApiClient.client_id == client_id, ApiClient.tenant_id == tenant_id
     )
-    if lock:
-        stmt = stmt.with_for_update()
     return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_client(s: AsyncSession, client_id: str) -> None:
+    """A row lock (PostgreSQL) on the client until the transaction ends: it serialises
+    changes to the client's secrets. On SQLite the write transaction already holds the
+    database write lock (BEGIN IMMEDIATE)."""
+    stmt = select(ApiClient.client_id).where(ApiClient.client_id == client_id)
+    await s.execute(stmt.with_for_update())
 
 
 async def list_secrets(s: AsyncSession, client_id: str) -> list[ClientSecret]:

@@ -13,7 +13,7 @@ from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_
 from unihub.core.security import hash_secret, new_client_secret, secret_prefix
 from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.tokens import ENGINE_SCOPE, PORTAL_SCOPE
-from unihub.core.validation import parse_json_object, validate_model
+from unihub.core.validation import JsonBody, validate_model
 from unihub.tenants import repository as repo
 from unihub.tenants.models import ApiClient, ClientSecret
 from unihub.tenants.schemas import SecretCreate
@@ -109,33 +109,38 @@ def parse_secret_id(value: str) -> int:
     return int(text)
 
 
-async def get_client(ctx: AppContext, tenant_id: uuid.UUID, client_id: str) -> dict[str, Any]:
+async def require(ctx: AppContext, tenant_id: uuid.UUID, client_id: str) -> ApiClient:
+    """The tenant's API client, or 404/105: read before the body is judged."""
     async with ctx.db.read() as s:
         client = await repo.get_tenant_client(s, tenant_id, client_id)
-        if client is None:
-            raise _client_not_found(client_id)
+    if client is None:
+        raise _client_not_found(client_id)
+    return client
+
+
+async def get_client(ctx: AppContext, tenant_id: uuid.UUID, client_id: str) -> dict[str, Any]:
+    client = await require(ctx, tenant_id, client_id)
+    async with ctx.db.read() as s:
         secrets = await repo.list_secrets(s, client_id)
     return _client_wire(client, secrets)
 
 
 async def add_secret(
-    ctx: AppContext, tenant_id: uuid.UUID, client_id: str, raw: bytes
+    ctx: AppContext, tenant_id: uuid.UUID, client_id: str, body: JsonBody
 ) -> dict[str, Any]:
     """A new secret; the answer is the only place its plaintext ever appears."""
+    await require(ctx, tenant_id, client_id)
+    data = validate_model(SecretCreate, body.object())
+    if data.expiration is not None and data.expiration <= utcnow():
+        raise ApiError(
+            400,
+            ErrorItem(
+                207,
+                f"Property 'expiration' must be in the future, got '{format_ts(data.expiration)}'.",
+            ),
+        )
+    plaintext = new_client_secret()
     async with ctx.db.write() as s:
-        if await repo.get_tenant_client(s, tenant_id, client_id) is None:
-            raise _client_not_found(client_id)
-        data = validate_model(SecretCreate, parse_json_object(raw))
-        if data.expiration is not None and data.expiration <= utcnow():
-            raise ApiError(
-                400,
-                ErrorItem(
-                    207,
-                    f"Property 'expiration' must be in the future, got "
-                    f"'{format_ts(data.expiration)}'.",
-                ),
-            )
-        plaintext = new_client_secret()
         row = await repo.add_secret(
             s,
             client_id,
@@ -155,9 +160,9 @@ async def delete_secret(
     The client row is locked for the whole transaction, so two concurrent deletes of a
     client's last two secrets cannot both pass the check.
     """
+    await require(ctx, tenant_id, client_id)
     async with ctx.db.write() as s:
-        if await repo.get_tenant_client(s, tenant_id, client_id, lock=True) is None:
-            raise _client_not_found(client_id)
+        await repo.lock_client(s, client_id)
         secrets = await repo.list_secrets(s, client_id)
         target = next((x for x in secrets if x.id == secret_id), None)
         if target is None:
