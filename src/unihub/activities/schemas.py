@@ -61,6 +61,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from unihub.core.schemas import ApiModel
+from unihub.core.validation import get_ignoring_case
 
 __all__ = [
     "EVENTS_ADAPTER",
@@ -433,11 +434,9 @@ class CardItem(_CardBody):
     def _media_entry(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        lowered = {k.lower(): k for k in data if isinstance(k, str)}
-        tag_key = lowered.get("type")
-        if tag_key is None or "urltype" in lowered:
+        tag = get_ignoring_case(data, "type")
+        if tag is None or get_ignoring_case(data, "urlType") is not None:
             return data
-        tag = data[tag_key]
         if isinstance(tag, str) and tag.lower() in _MEDIA_TYPES:
             return {**data, "urlType": tag.lower()}
         return data

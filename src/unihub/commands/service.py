@@ -25,7 +25,7 @@ from unihub.commands.schemas import (
     check_responses,
 )
 from unihub.core.context import AppContext
-from unihub.core.database import is_unique_violation
+from unihub.core.database import is_foreign_key_violation, is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.schemas import ApiModel
 from unihub.core.timestamps import utcnow
@@ -243,11 +243,6 @@ async def require(
     return command
 
 
-def _is_foreign_key_violation(exc: IntegrityError) -> bool:
-    # By text: SQLite names no constraint. Of the two foreign keys only the hub's can fail.
-    return "foreign key" in str(getattr(exc, "orig", exc)).lower()
-
-
 @contextmanager
 def _constraints(
     kind: CommandKind[C], values: dict[str, Any], hub_id: uuid.UUID | None = None
@@ -259,7 +254,7 @@ def _constraints(
     except IntegrityError as exc:
         if kind.is_duplicate(exc):
             raise kind.duplicate(str(values.get("name"))) from None
-        if hub_id is not None and _is_foreign_key_violation(exc):
+        if hub_id is not None and is_foreign_key_violation(exc):
             raise hubs_service.hub_not_found(hub_id) from None
         raise
 

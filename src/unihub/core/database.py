@@ -217,6 +217,12 @@ class Database:
                 engine.dispose()
 
 
+def is_foreign_key_violation(exc: BaseException) -> bool:
+    """Whether an IntegrityError is a foreign key failing (a parent deleted meanwhile), on
+    either backend. By text: SQLite names no constraint."""
+    return "foreign key" in str(getattr(exc, "orig", exc)).lower()
+
+
 def is_unique_violation(exc: BaseException, constraint: str, *columns: str) -> bool:
     """Whether an IntegrityError is the named unique constraint, on either backend.
 

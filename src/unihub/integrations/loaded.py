@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unihub.channels.base import Account
 from unihub.channels.types import INTEGRATION_ACTIVE, ChannelId
 from unihub.core.security import SecretBox
+from unihub.core.validation import get_ignoring_case
 from unihub.integrations.models import Integration
 
 # Channels whose integrations get activities over the Events websocket when they have no
@@ -52,15 +53,15 @@ class LoadedIntegration:
             raw = orjson.loads(row.configuration or "{}")
         except orjson.JSONDecodeError:
             raw = {}
-        conf = {str(k).lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+        conf: dict[str, Any] = raw if isinstance(raw, dict) else {}
         try:
             channel = ChannelId(row.channel_id)
         except ValueError:
             channel = ChannelId.Direct
-        webhook = conf.get("webhookurl")
-        events = conf.get("events")
-        start = conf.get("start")
-        origins = conf.get("allowedorigins")
+        webhook = get_ignoring_case(conf, "webhookUrl")
+        events = get_ignoring_case(conf, "events")
+        start = get_ignoring_case(conf, "start")
+        origins = get_ignoring_case(conf, "allowedOrigins")
         return cls(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -70,7 +71,7 @@ class LoadedIntegration:
             name=row.name,
             status_id=row.status_id,
             webhook_url=webhook if isinstance(webhook, str) and webhook.strip() else None,
-            echo=conf.get("echo") is True,
+            echo=get_ignoring_case(conf, "echo") is True,
             events=tuple(str(e).lower() for e in events) if isinstance(events, list) else (),
             start=tuple(m for m in start if isinstance(m, dict)) if isinstance(start, list) else (),
             allowed_origins=tuple(str(o) for o in origins) if isinstance(origins, list) else (),

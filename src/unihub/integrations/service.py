@@ -14,7 +14,6 @@ the customer needs it to verify webhooks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -28,7 +27,7 @@ from unihub.channels.registry import ADAPTERS, SLACK, adapter_for
 from unihub.channels.slack.adapter import NonceInvalid
 from unihub.channels.types import FIXED_INTEGRATION_TYPE, ChannelId, channel_from
 from unihub.core.context import AppContext
-from unihub.core.database import is_unique_violation
+from unihub.core.database import is_foreign_key_violation, is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.pagination import PageParams, page_body
 from unihub.core.security import new_signing_key_hex
@@ -37,6 +36,7 @@ from unihub.core.urlguard import check_webhook_url
 from unihub.core.validation import (
     JsonBody,
     errors_from_pydantic,
+    get_ignoring_case,
     validate_model,
     validate_model_into,
 )
@@ -106,8 +106,7 @@ def _conflict(
         exc, "uq_integrations_external_key", "integrations.external_key"
     ):
         return _channel_taken(external_key)
-    text = str(getattr(exc, "orig", exc)).lower()
-    if "foreign key" in text:
+    if is_foreign_key_violation(exc):
         # The hub was deleted while the provider was being asked.
         return hubs_service.hub_not_found(hub_id)
     raise exc
@@ -146,11 +145,6 @@ def to_wire(ctx: AppContext, row: Integration) -> dict[str, Any]:
 
 
 # --- validation ------------------------------------------------------------------------------
-
-
-def _get_ci(body: Mapping[str, Any], key: str) -> Any:
-    wanted = key.lower()
-    return next((v for k, v in body.items() if isinstance(k, str) and k.lower() == wanted), None)
 
 
 def _unsupported(channel: ChannelId) -> ErrorItem:
@@ -197,8 +191,8 @@ def _validate_create(body: dict[str, Any]) -> tuple[IntegrationCreate, Any]:
     """The top-level body and the channel's configuration, every problem of both reported."""
     errors: list[ErrorItem] = []
     data = validate_model_into(IntegrationCreate, body, errors)
-    channel = data.channel_id if data else channel_from(_get_ci(body, "channelId"))
-    raw_config = data.configuration if data else _get_ci(body, "configuration")
+    channel = data.channel_id if data else channel_from(get_ignoring_case(body, "channelId"))
+    raw_config = data.configuration if data else get_ignoring_case(body, "configuration")
     config: Any = None
     if channel is not None and channel not in _CONFIG_MODELS:
         errors.append(_unsupported(channel))

@@ -24,6 +24,7 @@ from unihub.channels.twilio.schemas import TwilioConfig
 from unihub.channels.types import ChannelId
 from unihub.core.config import Settings
 from unihub.core.context import AppContext
+from unihub.core.validation import get_ignoring_case
 
 PROVIDER = "Twilio"
 BODY_LIMIT = 1600
@@ -81,13 +82,12 @@ async def fetch_incoming_number(
         raise ProviderUnavailable(
             PROVIDER, "the number it returned is not in E.164 form", secrets=secrets
         )
-    flags = {str(k).lower(): v is True for k, v in capabilities.items()}
     return TwilioNumber(
         phone_number=phone_number,
         capabilities=TwilioCapabilities(
-            sms=flags.get("sms", False),
-            mms=flags.get("mms", False),
-            voice=flags.get("voice", False),
+            sms=get_ignoring_case(capabilities, "sms") is True,
+            mms=get_ignoring_case(capabilities, "mms") is True,
+            voice=get_ignoring_case(capabilities, "voice") is True,
         ),
     )
 
