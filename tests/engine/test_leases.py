@@ -12,6 +12,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -48,6 +49,23 @@ async def _scene(tmp: Path, name: str, receiver: Receiver) -> tuple[Scene, Serve
     box = SecretBox(secret_key_material(settings))
     receiver.gate = threading.Event()
     server = await start_server(env)
+    try:
+        scene = await _fill(server, creds, db, box, receiver, env)
+    except BaseException:
+        server.kill()  # never leave a server polling the test database
+        await db.dispose()
+        raise
+    return scene, server
+
+
+async def _fill(
+    server: Server,
+    creds: dict[str, Any],
+    db: Database,
+    box: SecretBox,
+    receiver: Receiver,
+    env: dict[str, str],
+) -> Scene:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         portal = await _token(http, creds["clients"]["portal"])
         engine = await _token(http, creds["clients"]["engine"])
@@ -75,7 +93,7 @@ async def _scene(tmp: Path, name: str, receiver: Receiver) -> tuple[Scene, Serve
             assert r.status_code == 200, r.text
             accepted.append(r.json()["eventId"])
     await wait_for(lambda: receiver.arrived >= 1, what="the first delivery in flight")
-    return Scene(env, db, cid, accepted), server
+    return Scene(env, db, cid, accepted)
 
 
 async def _leases(db: Database, cid: str) -> dict[uuid.UUID, uuid.UUID | None]:
