@@ -95,7 +95,7 @@ async def test_token_checks_origin_and_integration(
     r = await client.get(url, headers=ORIGIN)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 60
+    assert body["token_type"] == "WebBearer" and body["expires_in"] == 60
     assert body["scope"] == "hubster-webchat" and body["access_token"].count(".") == 2
     assert r.headers["access-control-allow-origin"] == ORIGIN["Origin"]
 

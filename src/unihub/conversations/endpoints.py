@@ -9,6 +9,7 @@ from unihub.conversations import accept, history, service
 from unihub.conversations.schemas import (
     ActivityAccepted,
     ConversationOut,
+    EstablishedOut,
     EstablishOut,
     EstablishRequest,
 )
@@ -38,6 +39,29 @@ async def establish(request: Request, caller: EngineOrWebChatCaller, engine: Eng
             caller.ctx, engine, caller.tenant_id, body, caller.principal.integration_id
         )
     )
+
+
+@router.get(
+    "/api/v1/conversations/hubs/{hubId}/established",
+    response_model=list[EstablishedOut],
+    responses=error_responses(400, 404, *COMMON_ERRORS),
+    summary="A hub's open conversations, most recently active first (at most 1,000)",
+)
+async def hub_established(hubId: str, caller: EngineCaller) -> Response:
+    hub_id = parse_guid(str(hubId), "hubId")
+    return JSON(await service.hub_established(caller.ctx, caller.tenant_id, hub_id))
+
+
+@router.get(
+    "/api/v1/conversations/{conversationId}/established",
+    response_model=EstablishedOut,
+    responses=error_responses(400, 404, *COMMON_ERRORS),
+    summary="An established conversation (the .NET client's GetEstablished)",
+)
+async def get_established(conversationId: str, caller: EngineOrWebChatCaller) -> Response:
+    cid = parse_guid(str(conversationId), "conversationId")
+    only = caller.principal.integration_id
+    return JSON(await service.get_established(caller.ctx, caller.tenant_id, cid, only))
 
 
 @router.get(

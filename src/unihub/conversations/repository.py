@@ -40,6 +40,22 @@ async def get_with_hub(
     return (row[0], row[1]) if row is not None else (None, None)
 
 
+async def open_of_hub(
+    s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID, limit: int
+) -> list[Conversation]:
+    stmt = (
+        select(Conversation)
+        .where(
+            Conversation.tenant_id == tenant_id,
+            Conversation.hub_id == hub_id,
+            Conversation.status == OPEN,
+        )
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id)
+        .limit(limit)
+    )
+    return list((await s.execute(stmt)).scalars())
+
+
 async def get_open(s: AsyncSession, open_key: str) -> Conversation | None:
     stmt = select(Conversation).where(Conversation.open_key == open_key)
     return (await s.execute(stmt)).scalar_one_or_none()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from unihub.activities.schemas import Guid
 from unihub.core.schemas import ApiModel
@@ -41,15 +41,28 @@ class ConversationOut(ApiModel):
     closed_date_time: str | None = None
 
 
-class EstablishOut(ApiModel):
+class EstablishedOut(BaseModel):
+    """Documented camelCase names, and the snake_case ones the .NET client's model reads."""
+
+    tenantId: str
+    hubId: str
+    integrationId: str
+    conversationId: str
+    tokenId: str
+    openedDateTime: str
+    closedDateTime: str | None = None
+    properties: dict[str, Any]
     tenant_id: str
     hub_id: str
     integration_id: str
     conversation_id: str
     token_id: str
-    opened_date_time: str
-    is_new: bool
-    properties: dict[str, Any]
+    opened: str
+    closed: str | None = None
+
+
+class EstablishOut(EstablishedOut):
+    isNew: bool
 
 
 class ActivityAccepted(ApiModel):

@@ -27,12 +27,14 @@ from unihub.core.errors import bad_request, forbidden, not_found
 from unihub.core.timestamps import format_ts, utcnow
 from unihub.core.validation import JsonBody
 from unihub.delivery.engine import EngineRuntime
+from unihub.hubs import service as hubs_service
 from unihub.hubs.models import Hub
 from unihub.hubs.service import to_wire as hub_wire
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
 
 HUB_PAUSED = 2002
+ESTABLISHED_LIMIT = 1000
 
 
 # --------------------------------------------------------------------------- views
@@ -176,16 +178,62 @@ async def establish(
 
 
 def _established(c: Conversation, i: LoadedIntegration, *, is_new: bool) -> dict[str, Any]:
-    return {
+    return {**established_wire(c), "isNew": is_new}
+
+
+def established_wire(c: Conversation) -> dict[str, Any]:
+    """An established conversation in the documented camelCase and, beside it, the names the
+    reference's .NET client reads (its `EstablishedConversationModel` maps `conversation_id`,
+    `opened`...: Newtonsoft matches names ignoring case, not underscores)."""
+    out: dict[str, Any] = {
         "tenantId": str(c.tenant_id),
         "hubId": str(c.hub_id),
-        "integrationId": str(i.id),
+        "integrationId": str(c.integration_id),
         "conversationId": str(c.id),
         "tokenId": c.token_id,
         "openedDateTime": format_ts(c.created),
-        "isNew": is_new,
-        "properties": orjson.loads(c.properties),
     }
+    if c.closed_at is not None:
+        out["closedDateTime"] = format_ts(c.closed_at)
+    out["properties"] = orjson.loads(c.properties)
+    out.update(
+        {
+            "tenant_id": out["tenantId"],
+            "hub_id": out["hubId"],
+            "integration_id": out["integrationId"],
+            "conversation_id": out["conversationId"],
+            "token_id": c.token_id,
+            "opened": out["openedDateTime"],
+        }
+    )
+    if c.closed_at is not None:
+        out["closed"] = out["closedDateTime"]
+    return out
+
+
+async def get_established(
+    ctx: AppContext,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    only_integration: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """`only_integration` (WebChat tokens): the conversation must be that integration's."""
+    async with ctx.db.read() as s:
+        c = await repo.get(s, tenant_id, conversation_id)
+    if c is None or (only_integration is not None and c.integration_id != only_integration):
+        raise conversation_not_found(conversation_id)
+    return established_wire(c)
+
+
+async def hub_established(
+    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The hub's open conversations, most recently active first, at most `ESTABLISHED_LIMIT`
+    (the .NET client reads a plain array, so there is no page to ask for)."""
+    await hubs_service.require(ctx, tenant_id, hub_id)
+    async with ctx.db.read() as s:
+        rows = await repo.open_of_hub(s, tenant_id, hub_id, ESTABLISHED_LIMIT)
+    return [established_wire(c) for c in rows]
 
 
 async def get(ctx: AppContext, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> dict[str, Any]:

@@ -56,10 +56,15 @@ class Revocations(Protocol):
     async def prune(self) -> None: ...
 
 
+# `WebBearer`: the scheme the reference's .NET client sends WebChat tokens with (it takes its
+# WebChat path when the token answer says so). The token's scope decides what it reaches.
+_SCHEMES = frozenset({"bearer", "webbearer"})
+
+
 def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer ...` header value, else None.
+    """The token of an `Authorization: Bearer ...` (or `WebBearer ...`) header, else None.
 
     The one parser of bearer headers (HTTP dependencies, websockets, middleware keys)."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
+    return token if scheme.lower() in _SCHEMES and token else None

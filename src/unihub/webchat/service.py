@@ -93,7 +93,8 @@ async def issue_token(
     # `expires_in` in minutes: the reference's .NET client adds it to now as minutes.
     return {
         "access_token": token,
-        "token_type": "Bearer",
+        # What the reference's .NET client looks for to send it as `WebBearer` on every call.
+        "token_type": "WebBearer",
         "expires_in": WEBCHAT_TOKEN_LIFETIME_S // 60,
         "scope": WEBCHAT_SCOPE,
     }
