@@ -211,3 +211,67 @@ async def test_command_errors(
     await wait_for(lambda: receiver.at("agent"), what="the customer's text at the agent")
     assert receiver.at("agent")[0].activity["message"]["text"] == "::hello"
     assert receiver.rejected == 0
+
+
+async def test_documented_resp_and_trans_syntax(
+    client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
+) -> None:
+    """`::resp -n <name>` and `::trans [-force] -n <name>`, as the reference documents them."""
+    sc = await scene(client, ctx, tenant, receiver)
+    await _command(
+        client,
+        tenant,
+        sc.hub_id,
+        name="contact.eva.green",
+        integrationTypeId="customer",
+        type="message",
+        responses=[CONTACT],
+    )
+    r = await client.post(
+        f"/api/v1/commands/transfers/{sc.hub_id}",
+        json={
+            "name": "shopify",
+            "url": "https://shop.example.com/cart",
+            "linkDescription": "Go to your cart",
+            "mountDelay": 1500,
+        },
+        headers=tenant.portal,
+    )
+    assert r.status_code == 200, r.text
+
+    r = await _say(client, tenant, sc, "::resp -n contact.eva.green")
+    assert r.status_code == 200, r.text
+    assert r.json()["command"] == "contact.eva.green"
+    await wait_for(lambda: len(receiver.at("customer")) == 1, what="the contact card")
+    assert receiver.at("customer")[0].activity["message"]["title"] == "Eva Green"
+
+    for text in ("::trans -force -n shopify", "::trans -n SHOPIFY"):
+        r = await _say(client, tenant, sc, text)
+        assert r.status_code == 200, r.text
+        ack = r.json()
+        assert ack["command"] == "shopify" and isinstance(ack["eventId"], int)
+    await wait_for(lambda: len(receiver.at("customer")) == 3, what="both transfers")
+    transfers = [x.activity for x in receiver.at("customer")[1:]]
+    for activity, forced in zip(transfers, (True, False), strict=True):
+        assert activity["type"] == "event"
+        event = activity["event"]
+        assert event["type"] == "payload" and event["payloadType"] == "hubster.transfer"
+        assert event["payload"] == {
+            "name": "shopify",
+            "url": "https://shop.example.com/cart",
+            "linkDescription": "Go to your cart",
+            "mountDelay": 1500,
+            "forced": forced,
+        }
+    assert receiver.at("agent") == []  # the command text reaches no one
+
+    for text, code in (
+        ("::trans -n nope", 9200),
+        ("::resp -n nope", 9200),
+        ("::trans -n", 9000),
+    ):
+        r = await _say(client, tenant, sc, text)
+        assert r.status_code == 400 and codes(r) == [code], (text, r.text)
+    # `::name` keeps working beside the documented form
+    r = await _say(client, tenant, sc, "::contact.eva.green")
+    assert r.status_code == 200 and r.json()["command"] == "contact.eva.green"

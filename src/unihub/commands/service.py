@@ -352,6 +352,13 @@ async def find_response_command(
     return await repo.find_by_name(session, ResponseCommand, hub_id, name_key(name.strip()))
 
 
+async def find_transfer_command(
+    session: AsyncSession, hub_id: uuid.UUID, name: str
+) -> TransferCommand | None:
+    """The hub's transfer command called `name` (ignoring case), for `::trans -n name`."""
+    return await repo.find_by_name(session, TransferCommand, hub_id, name_key(name.strip()))
+
+
 async def list_response_commands(session: AsyncSession, hub_id: uuid.UUID) -> list[ResponseCommand]:
     """The hub's response commands in creation order (for `::x --list`)."""
     return await repo.list_for_hub(session, ResponseCommand, hub_id)

@@ -9,6 +9,12 @@ Every agent or bot text starting with `::` comes here instead of being routed:
   for them). Each element of `responses` becomes one activity of the command's `type`, sent
   by the typing integration through the normal outbox. Arguments are accepted and ignored:
   commands hold canned payloads without placeholders.
+- The reference's documented forms: `::resp -n <name>` runs the response command `name`;
+  `::trans [-force] -n <name>` runs the transfer command `name`: the conversation's customer
+  gets one event (`payload`, `payloadType` "hubster.transfer") carrying the command's `url`,
+  `linkDescription`, `mountDelay` and whether it was forced. The WebChat component renders
+  it; other customer channels have no form for it and send nothing (provider adapters send
+  messages only), as the reference says.
 - `::--list` lists every command of the hub; `::category --list` the commands of one category.
   The listing is answered in the HTTP response only (nothing is stored or sent): it is a
   question to the engine, not part of the conversation.
@@ -30,6 +36,7 @@ from unihub.activities.schemas import EVENT_ADAPTER, MESSAGE_ADAPTER
 from unihub.commands.models import ResponseCommand
 from unihub.commands.service import (
     find_response_command,
+    find_transfer_command,
     list_response_commands,
     response_summary,
 )
@@ -38,6 +45,11 @@ from unihub.core.errors import bad_request
 
 PREFIX = "::"
 LIST_OPTION = "--list"
+RESPONSE_VERB = "resp"
+TRANSFER_VERB = "trans"
+NAME_FLAG = "-n"
+FORCE_FLAG = "-force"
+TRANSFER_PAYLOAD_TYPE = "hubster.transfer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +80,27 @@ def parse(text: str) -> tuple[str, list[str]]:
     return (words[0], words[1:]) if words else ("", [])
 
 
+def _named(args: list[str]) -> str | None:
+    """The value after `-n` (the documented `::resp -n name`), None when there is none."""
+    for i, arg in enumerate(args):
+        if arg.lower() == NAME_FLAG and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
 async def handle_command(
     ctx: AppContext, *, hub_id: uuid.UUID, text: str
 ) -> CommandRun | CommandListing:
     name, args = parse(text)
+    verb = name.lower()
+    if verb in (RESPONSE_VERB, TRANSFER_VERB) and any(a.lower() == NAME_FLAG for a in args):
+        named = _named(args)
+        if not named:
+            raise bad_request(9000, f"'::{verb} -n' needs a command name after '-n'.")
+        if verb == TRANSFER_VERB:
+            forced = any(a.lower() == FORCE_FLAG for a in args)
+            return await _transfer(ctx, hub_id, named, forced)
+        name, args = named, []
     options = [a for a in args if a.startswith("--")]
     unknown = [o for o in options if o.lower() != LIST_OPTION]
     if not name and not options:
@@ -108,6 +137,24 @@ async def handle_command(
     return CommandListing(
         [response_summary(c) for c in in_category], category=in_category[0].category
     )
+
+
+async def _transfer(ctx: AppContext, hub_id: uuid.UUID, name: str, forced: bool) -> CommandRun:
+    async with ctx.db.read() as s:
+        command = await find_transfer_command(s, hub_id, name)
+    if command is None:
+        raise bad_request(9200, f"Transfer command '{name[:128]}' was not found.")
+    payload: dict[str, Any] = {
+        "name": command.name,
+        "url": command.url,
+        "linkDescription": command.link_description,
+        "mountDelay": command.mount_delay,
+        "forced": forced,
+    }
+    node = EVENT_ADAPTER.validate_python(
+        {"type": "payload", "payloadType": TRANSFER_PAYLOAD_TYPE, "payload": payload}
+    ).to_wire()
+    return CommandRun(command.name, "event", "customer", [node])
 
 
 def _run(command: ResponseCommand) -> CommandRun:
