@@ -3,15 +3,18 @@ bodies replayed byte for byte, and the answers checked for what its Newtonsoft m
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 import httpx
 import orjson
+from fastapi.routing import APIRoute
 
 from tests.conftest import TenantCreds, codes
 from tests.engine.factories import make_hub, make_integration
 from tests.engine.receiver import Receiver, wait_for
+from unihub.app import domain_routers
 from unihub.core.context import AppContext
 
 EST = "/api/v1/conversations/establish"
@@ -126,18 +129,24 @@ async def test_sender_action_forms_are_events(
         b'{"senderAction":{"action":"seen"}}',
         # The Aug-Nov 2020 client.
         b'{"type":"action","action":{"type":"typing_off"}}',
+        # `DirectSenderActionModel.Payload` is a string: JSON text of the object.
+        b'{"senderAction":{"action":"payload","payloadType":"cart","payload":"{\\"sku\\":1}"}}',
     ]
     for body in bodies:
         r = await client.post(CUSTOMER.format(cid), content=body, headers=_raw(tenant))
         assert r.status_code == 200, (body, r.text)
-    await wait_for(lambda: len(receiver.at("agent")) == 3, what="three events")
+    await wait_for(lambda: len(receiver.at("agent")) == 4, what="four events")
     got = [x.activity for x in receiver.at("agent")]
     assert [a["event"] for a in got] == [
         {"type": "typing_on"},
         {"type": "seen"},
         {"type": "typing_off"},
+        {"type": "payload", "payloadType": "cart", "payload": {"sku": 1}},
     ]
     assert all(a["type"] == "event" for a in got)
+    for x in receiver.at("agent"):
+        _newtonsoft_safe(x.activity)
+        assert x.body["conversationProperties"]["profile"]["full name"] == "bob"
 
 
 async def test_source_numbers_and_nulls(
@@ -292,3 +301,43 @@ async def test_error_answers_always_carry_an_integer_code(
     r = await client.get(f"/api/v1/conversations/{uuid.uuid4()}", headers=_raw(tenant))
     assert r.status_code == 404
     assert all(isinstance(e["code"], int) for e in r.json()["errors"])
+
+
+async def test_every_get_route_ignores_a_json_content_type_without_body(
+    client: httpx.AsyncClient, tenant: TenantCreds
+) -> None:
+    """RestSharp adds `Content-Type: application/json` to every request, GETs included."""
+    paths = {
+        re.sub(r"\{[^}]+\}", str(uuid.uuid4()), r.path)
+        for router in domain_routers()
+        for r in router.routes
+        if isinstance(r, APIRoute) and "GET" in r.methods
+    }
+    assert len(paths) > 5
+    for path in sorted(paths):
+        for kind in ("portal", "engine"):
+            r = await client.get(path, headers=_raw(tenant, kind))
+            assert r.status_code < 500, (path, r.text)
+            if r.status_code >= 400 and r.headers.get("content-type", "").startswith(
+                "application/json"
+            ):
+                body = r.json()
+                for err in body.get("errors", []):
+                    assert isinstance(err["code"], int), (path, body)
+                    assert err["code"] not in (300, 3000, 5000), (path, body)
+
+
+async def test_start_messages_in_pascal_case_are_stored_in_camel_case(
+    client: httpx.AsyncClient, tenant: TenantCreds
+) -> None:
+    hub = await make_hub(client, tenant)
+    r = await client.post(
+        f"/api/v1/integrations/hubs/{hub['hubId']}",
+        content=b'{"ChannelId":1,"Name":"c","Configuration":{"IntegrationType":"CUSTOMER",'
+        b'"WebhookUrl":null,"Start":[{"Type":"Text","Text":"Welcome"}]}}',
+        headers=_raw(tenant, "portal"),
+    )
+    assert r.status_code == 200, r.text
+    config = r.json()["configuration"]
+    assert config["integrationType"] == "Customer" and "webhookUrl" not in config
+    assert config["start"] == [{"type": "text", "text": "Welcome"}]
