@@ -43,11 +43,13 @@ the loc when a single union (``MESSAGE_ADAPTER``/``EVENT_ADAPTER``) was validate
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import orjson
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -347,11 +349,12 @@ class ImageMessage(_Tagged):
 
 
 class AttachmentMessage(_Tagged):
-    """A downloadable file; name, MIME type and link are all required."""
+    """A downloadable file: the link is required; the .NET client may leave out its name and
+    MIME type."""
 
     type: Literal["attachment"]
-    label: NonEmptyStr
-    mime_type: NonEmptyStr
+    label: NonEmptyStr | None = None
+    mime_type: NonEmptyStr | None = None
     url: Url
 
 
@@ -429,16 +432,24 @@ class CardItem(_CardBody):
     card whose ``urlType`` is that media type.  The entry's ``type`` is not kept.
     """
 
+    # The .NET client's item model names its picture `mediaUrl`; receivers get it beside the
+    # documented `url`/`urlType` (an image unless told otherwise).
+    media_url: Url | None = None
+
     @model_validator(mode="before")
     @classmethod
     def _media_entry(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
         tag = get_ignoring_case(data, "type")
-        if tag is None or get_ignoring_case(data, "urlType") is not None:
-            return data
-        if isinstance(tag, str) and tag.lower() in _MEDIA_TYPES:
-            return {**data, "urlType": tag.lower()}
+        no_type = get_ignoring_case(data, "urlType") is None
+        if no_type and isinstance(tag, str) and tag.lower() in _MEDIA_TYPES:
+            data = {**data, "urlType": tag.lower()}
+        media = get_ignoring_case(data, "mediaUrl")
+        if media is not None and get_ignoring_case(data, "url") is None:
+            data = {**data, "url": media}
+            if get_ignoring_case(data, "urlType") is None:
+                data["urlType"] = "image"
         return data
 
 
@@ -580,8 +591,23 @@ _TAGS = MESSAGE_TYPES | EVENT_TYPES | _ACTION_TYPES
 
 # --------------------------------------------------------------------------- envelopes
 
-_INTEGRATION_TYPES = ("Customer", "Agent", "Bot", "System")
+# The .NET client's `Enums/IntegrationType.cs` and `Enums/ChannelType.cs`: names or numbers.
+_INTEGRATION_TYPES = ("None", "Hubster", "Customer", "Agent", "Bot", "System")
+_CHANNEL_NUMBERS = {
+    0: "Hubster",
+    1: "Direct",
+    2: "Bot",
+    3: "System",
+    101: "Messenger",
+    102: "TwilioSMS",
+    103: "Line",
+    104: "Telegram",
+    105: "Kik",
+    106: "WebChat",
+    1001: "Slack",
+}
 _CHANNEL_TYPES = (
+    "Hubster",
     "Direct",
     "Bot",
     "System",
@@ -594,8 +620,9 @@ _CHANNEL_TYPES = (
     "Slack",
 )
 
-IntegrationType = Literal["Customer", "Agent", "Bot", "System"]
+IntegrationType = Literal["None", "Hubster", "Customer", "Agent", "Bot", "System"]
 ChannelType = Literal[
+    "Hubster",
     "Direct",
     "Bot",
     "System",
@@ -609,6 +636,19 @@ ChannelType = Literal[
 ]
 
 
+def _numbered(names: dict[int, str]) -> BeforeValidator:
+    """Accept the number of a name from the reference's enum table (as an int or a string)."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool):
+            return names.get(value, value)
+        return value
+
+    return BeforeValidator(fix)
+
+
 class Source(ApiModel):
     """One end of an activity (its sender or its recipient).
 
@@ -618,8 +658,17 @@ class Source(ApiModel):
     """
 
     integration_id: Guid | None = None
-    integration_type: Annotated[IntegrationType, _canonical(_INTEGRATION_TYPES)] | None = None
-    channel_type: Annotated[ChannelType, _canonical(_CHANNEL_TYPES)] | None = None
+    integration_type: (
+        Annotated[
+            IntegrationType,
+            _canonical(_INTEGRATION_TYPES),
+            _numbered(dict(enumerate(_INTEGRATION_TYPES))),
+        ]
+        | None
+    ) = None
+    channel_type: (
+        Annotated[ChannelType, _canonical(_CHANNEL_TYPES), _numbered(_CHANNEL_NUMBERS)] | None
+    ) = None
     token_id: str | None = None
 
 
@@ -659,6 +708,24 @@ class _ActivityBody(ApiModel):
         return self
 
 
+def _sender_action_event(node: Any) -> Any:
+    """``senderAction: {"action": "typing_on"}`` (or a payload) as the event it stands for."""
+    if not isinstance(node, dict):
+        return node
+    action = get_ignoring_case(node, "action")
+    payload = get_ignoring_case(node, "payload")
+    if isinstance(payload, str):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            payload = orjson.loads(payload)  # the client's model holds it as a JSON string
+    if get_ignoring_case(node, "payloadType") is not None or payload is not None:
+        return {
+            "type": "payload",
+            "payloadType": get_ignoring_case(node, "payloadType"),
+            "payload": payload,
+        }
+    return {"type": action}
+
+
 class DirectInboundActivity(_ActivityBody):
     """Body of ``POST /inbound/{customer|business}/v1/direct/activity/{conversationId}``.
 
@@ -667,6 +734,42 @@ class DirectInboundActivity(_ActivityBody):
     """
 
     sender: Source | None = None
+
+    # The .NET client never sets ``type``; it also sends typing and seen as ``senderAction``
+    # (``{"action": "typing_on"}``) or, in its Aug-Nov 2020 versions, as
+    # ``{"type": "action", "action": {"type": "typing_on"}}``. All of them become an event.
+    # Defined on the subclass, so it runs before ``ApiModel`` drops the unknown nodes.
+    @model_validator(mode="before")
+    @classmethod
+    def _client_forms(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        message = get_ignoring_case(data, "message")
+        event = get_ignoring_case(data, "event")
+        if event is None:
+            action = get_ignoring_case(data, "action")
+            sender_action = get_ignoring_case(data, "senderAction")
+            if isinstance(action, dict):
+                event = action
+            elif sender_action is not None:
+                event = _sender_action_event(sender_action)
+        kind = get_ignoring_case(data, "type")
+        if isinstance(kind, str) and kind.lower() in ("action", "sender_action"):
+            kind = "event"
+        if kind is None:
+            # Neither or both nodes: any kind lets ``_one_node`` report 5003/5004 alone.
+            kind = "event" if message is None and event is not None else "message"
+        out = {
+            k: v
+            for k, v in data.items()
+            if not (isinstance(k, str) and k.lower() in ("type", "message", "event"))
+        }
+        out["type"] = kind
+        if message is not None:
+            out["message"] = message
+        if event is not None:
+            out["event"] = event
+        return out
 
 
 class Activity(_ActivityBody):

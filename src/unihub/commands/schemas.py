@@ -39,8 +39,18 @@ def _absolute_url(value: str) -> str:
     return value
 
 
+# The reference client's `IntegrationType` numbers of the two kinds a response command targets.
+_TYPE_NUMBERS = {2: "customer", 3: "agent"}
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
+
+
+def _integration_type(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _TYPE_NUMBERS.get(value, value)
+    return _lower(value)
 
 
 Description = Annotated[str, trimmed_str(1024, min_length=0)]
@@ -49,7 +59,7 @@ LinkDescription = Annotated[str, trimmed_str(1024)]
 AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
 # Milliseconds; negative means "do not mount the WebChat" (reference), so no lower bound at 0.
 MountDelay = Annotated[int, Field(ge=-_INT32 - 1, le=_INT32)]
-IntegrationTypeId = Annotated[Literal["agent", "customer"], BeforeValidator(_lower)]
+IntegrationTypeId = Annotated[Literal["agent", "customer"], BeforeValidator(_integration_type)]
 CommandType = Annotated[Literal["message", "event"], BeforeValidator(_lower)]
 Responses = Annotated[list[Any], Field(min_length=1, max_length=MAX_RESPONSES)]
 

@@ -13,7 +13,15 @@ from unihub.core.context import AppContext
 from unihub.core.errors import bad_request, forbidden
 
 ACTIVITY_LIMIT = 1000
-SIDES = {"customer": "Customer", "agent": "Agent", "bot": "Bot"}
+# Names any case, or the reference client's `IntegrationType` numbers (Customer = 2 ...).
+SIDES = {
+    "customer": "Customer",
+    "agent": "Agent",
+    "bot": "Bot",
+    "2": "Customer",
+    "3": "Agent",
+    "4": "Bot",
+}
 
 
 async def activities(
@@ -40,10 +48,14 @@ async def activities(
 
 def parse_side(value: str | None) -> str:
     if value is None or not value.strip():
-        raise bad_request(200, "Query parameter 'type' is required (Customer, Agent or Bot).")
+        raise bad_request(
+            200, "Query parameter 'type' is required (Customer, Agent or Bot, or 2, 3, 4)."
+        )
     side = SIDES.get(value.strip().lower())
     if side is None:
         raise bad_request(
-            206, f"Value '{value[:64]}' of 'type' is not supported; allowed: Customer, Agent, Bot."
+            206,
+            f"Value '{value[:64]}' of 'type' is not supported; "
+            "allowed: Customer (2), Agent (3), Bot (4).",
         )
     return side

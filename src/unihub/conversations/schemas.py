@@ -13,7 +13,8 @@ class EstablishRequest(ApiModel):
 
     integration_id: Guid
     binding: str = Field(min_length=1, max_length=256)
-    channel_type: str | int
+    # The .NET client sends no channel type (or null): the integration's channel is meant.
+    channel_type: str | int | None = None
     properties: dict[str, Any] | None = None
 
 

@@ -83,12 +83,43 @@ def _fun_name() -> str:
     return f"{random.choice(_ADJECTIVES)} {random.choice(_ANIMALS)}"  # noqa: S311 - not secret
 
 
+# The profile keys the reference documents (engine/0_conversation.rst), matched ignoring case
+# and stored in its spelling; other keys are kept as sent.
+_PROFILE_KEYS = {
+    k.lower(): k
+    for k in (
+        "device",
+        "full name",
+        "first name",
+        "last name",
+        "user name",
+        "gender",
+        "local",
+        "time zone",
+        "imageUrl",
+        "phone",
+        "address",
+        "email",
+    )
+}
+
+
+def _canonical_keys(given: dict[str, Any], known: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        name = known.get(key.lower(), key)
+        if name not in out:  # first spelling wins, as in ApiModel
+            out[name] = value
+    return out
+
+
 def _properties(given: dict[str, Any] | None, channel: ChannelId) -> dict[str, Any]:
-    props = dict(given or {})
+    props = _canonical_keys(given or {}, {"profile": "profile", "additional": "additional"})
     profile = props.get("profile")
-    profile = dict(profile) if isinstance(profile, dict) else {}
+    profile = _canonical_keys(profile, _PROFILE_KEYS) if isinstance(profile, dict) else {}
     profile.setdefault("device", channel.name)
-    profile.setdefault("full name", _fun_name())
+    if not isinstance(profile.get("full name"), str) or not profile["full name"].strip():
+        profile["full name"] = _fun_name()
     props["profile"] = profile
     if not isinstance(props.get("additional"), dict):
         props["additional"] = {}
@@ -127,7 +158,7 @@ async def establish(
             f"Integration '{integration.id}' is a {integration.integration_type} integration; "
             "conversations are established on customer integrations.",
         )
-    if not _channel_matches(data.channel_type, integration):
+    if data.channel_type is not None and not _channel_matches(data.channel_type, integration):
         raise bad_request(
             206,
             f"Value '{data.channel_type}' of 'channelType' does not match the integration's "

@@ -38,6 +38,25 @@ _JSON_TYPE = {
 }
 
 
+# Components pydantic puts into `loc` for the member of a plain union it tried
+# (`channelType.str`, `url.function-after[...]`): not properties of the request.
+_BRANCH_TAGS = frozenset(
+    {"str", "int", "float", "bool", "none", "bytes", "decimal", "uuid", "list", "dict", "set"}
+)
+
+
+# `function-after[...]`, `literal['a']`, `list[str]`, but not a rendered `responses[1]`.
+_BRANCH_CALL = re.compile(r"^[a-z][a-z-]*\[(?!\d+\])")
+
+
+def _is_branch_tag(part: str) -> bool:
+    return (
+        part in _BRANCH_TAGS
+        or part.startswith(("constrained-", "lax-"))
+        or _BRANCH_CALL.match(part) is not None
+    )
+
+
 def loc_path(loc: Sequence[int | str]) -> str:
     """`("responses", 1, "title")` -> `responses[1].title`."""
     out = ""
@@ -56,7 +75,11 @@ def _short(value: Any) -> str:
 
 def _item(err: Mapping[str, Any], where: str) -> ErrorItem:
     etype: str = err["type"]
-    loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+    loc = [
+        p
+        for p in err.get("loc", ())
+        if p not in ("body", "query", "path") and not (isinstance(p, str) and _is_branch_tag(p))
+    ]
     name = loc_path(loc) or "body"
     ctx = err.get("ctx") or {}
     value = err.get("input")
@@ -118,10 +141,24 @@ def errors_from_pydantic(
     """Every pydantic error as an error-model item, de-duplicated, in input order."""
     seen: set[tuple[int, str]] = set()
     items: list[ErrorItem] = []
+    # One wrong-type problem per property: a union's members each report theirs.
+    typed: dict[str, tuple[int, list[str]]] = {}
     for err in errors:
         loc = err.get("loc", ())
         origin = where or (str(loc[0]) if loc and loc[0] in ("body", "query", "path") else "body")
         item = _item(err, origin)
+        expected = _JSON_TYPE.get(err["type"])
+        if item.code == 302 and expected is not None:
+            at = item.description.split("' has an invalid type", 1)[0]
+            if at in typed:
+                index, names = typed[at]
+                if expected not in names:
+                    names.append(expected)
+                    items[index] = ErrorItem(
+                        302, f"{at}' has an invalid type: expected {' or '.join(names)}."
+                    )
+                continue
+            typed[at] = (len(items), [expected])
         if (item.code, item.description) not in seen:
             seen.add((item.code, item.description))
             items.append(item)

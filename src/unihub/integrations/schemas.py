@@ -71,19 +71,30 @@ def _hostname(value: str) -> str:
 Hostname = Annotated[str, AfterValidator(_hostname)]
 
 DIRECT_TYPES = ("Customer", "Agent", "Bot")
+# The reference client's `Enums/IntegrationType.cs`; a Direct integration is one of three.
+INTEGRATION_TYPE_NUMBERS = {
+    0: "None",
+    1: "Hubster",
+    2: "Customer",
+    3: "Agent",
+    4: "Bot",
+    5: "System",
+}
 
 
 def _direct_type(value: Any) -> Any:
-    # Names any case, or the position in the reference's type table (Customer = 1 ...).
+    # Names any case, or the number in the reference's type table (Customer = 2 ...).
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = INTEGRATION_TYPE_NUMBERS.get(value, value)
     if isinstance(value, str):
         for name in DIRECT_TYPES:
             if name.lower() == value.strip().lower():
                 return name
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= len(DIRECT_TYPES):
-        return DIRECT_TYPES[value - 1]
     raise PydanticCustomError(
         "code_206",
-        "value {value} is not supported; allowed: Customer, Agent, Bot",
+        "value {value} is not supported; allowed: Customer (2), Agent (3), Bot (4)",
         {"value": repr(value)},
     )
 

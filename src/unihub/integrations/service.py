@@ -326,7 +326,11 @@ async def update(
     # Provider channels keep their configuration: changing it would need re-verification,
     # so (as the reference says) it is ignored; name and status still apply.
     if data.configuration is not None and channel not in _PROVIDER_CHANNELS:
-        config = _validate_config(channel, data.configuration)
+        raw_config = data.configuration
+        if channel == ChannelId.Direct and get_ignoring_case(raw_config, "integrationType") is None:
+            # The reference's clients update a Direct integration without restating its type.
+            raw_config = {**raw_config, "integrationType": current.integration_type}
+        config = _validate_config(channel, raw_config)
         await _check_webhook(ctx, getattr(config, "webhook_url", None))
         prepared = _local(channel, config)
         values["configuration"] = orjson.dumps(prepared.configuration).decode()
