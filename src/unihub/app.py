@@ -137,6 +137,7 @@ def domain_routers() -> tuple[APIRouter, ...]:
     from unihub.conversations.endpoints import router as conversations
     from unihub.delivery.endpoints import router as deliveries
     from unihub.events.endpoints import router as events
+    from unihub.events.hub import router as events_hub
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
     from unihub.inbound.endpoints import router as provider_inbound
@@ -154,6 +155,7 @@ def domain_routers() -> tuple[APIRouter, ...]:
         conversations,
         deliveries,
         events,
+        events_hub,
         webchat,
         provider_inbound,
     )

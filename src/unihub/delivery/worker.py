@@ -346,8 +346,7 @@ class DeliveryWorker:
             raise
 
     async def _push(self, row: Claimed) -> None:
-        frame = socket_frame(row.id, row.payload)
-        if await self.sockets.push(row.receiver_id, frame):
+        if await self.sockets.push(row.receiver_id, row.id, row.payload):
             await self._record((row.id, self.clock.now(), None))
         else:
             await self._record(lambda s: repo.release(s, row.id))
@@ -362,8 +361,3 @@ class DeliveryWorker:
             done = await task.run(self.ctx, now)
             if done:
                 log.info("%s: %d", task.name, done)
-
-
-def socket_frame(delivery_id: uuid.UUID, payload: str) -> str:
-    """The Direct payload with the delivery id first, for de-duplication by the client."""
-    return f'{{"deliveryId":"{delivery_id}",{payload[1:]}'
