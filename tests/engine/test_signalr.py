@@ -24,8 +24,8 @@ from tests.engine.test_processes import (
     _socket_scene,
     shared_server,  # noqa: F401 - fixture
 )
-from tests.engine.test_socket_tokens import SECRETS
-from tests.engine.test_webchat import BUSINESS, ORIGIN, _chat, _establish, _token
+from tests.engine.test_socket_tokens import SECRETS, token_of_new_secret
+from tests.engine.test_webchat import ORIGIN, _chat, _establish, _token, agent_reply
 from unihub.core.context import AppContext
 
 SEP = "\x1e"
@@ -110,18 +110,7 @@ async def test_webchat_token_hears_only_its_conversation(
     other = (await _establish(client, chat.webchat_id, token, "visitor-2")).json()
 
     async def reply(conversation: str, text: str) -> int:
-        r = await client.post(
-            BUSINESS.format(conversation),
-            json={
-                "type": "message",
-                "sender": {"integrationId": chat.agent.id},
-                "message": {"type": "text", "text": text},
-            },
-            headers=tenant.engine,
-        )
-        assert r.status_code == 200, r.text
-        event_id: int = r.json()["eventId"]
-        return event_id
+        return await agent_reply(client, tenant, chat.agent.id, conversation, text)
 
     missed = await reply(cid, "while away")
     bearer = {"Authorization": f"Bearer {token}"}
@@ -181,20 +170,7 @@ async def test_revoked_token_ends_the_connection_with_a_hub_exception(
     shared_server: Server,  # noqa: F811 - fixture
 ) -> None:
     agent_id, cid = await _socket_scene(client, ctx, tenant)
-    r = await client.post(
-        SECRETS.format(tenant.engine_client_id), headers=tenant.portal, json={"name": "hub"}
-    )
-    secret = r.json()
-    async with httpx.AsyncClient(base_url=shared_server.base_url) as served:
-        minted = await served.post(
-            "/connect/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": tenant.engine_client_id,
-                "client_secret": secret["token"],
-            },
-        )
-    bearer = {"Authorization": f"Bearer {minted.json()['access_token']}"}
+    secret, bearer = await token_of_new_secret(client, tenant, shared_server, "hub")
     async with listening(_hub(shared_server, agent_id), bearer) as hub:
         sent = await _say(client, tenant, cid, "before")
         assert (await hub.next())["eventId"] == sent

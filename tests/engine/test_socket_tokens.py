@@ -6,6 +6,7 @@ Served by a real process with the default 5 s revocation cache, as in production
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import orjson
@@ -35,6 +36,26 @@ async def _closed(ws: ClientConnection) -> ConnectionClosed:
     return info.value
 
 
+async def token_of_new_secret(
+    client: httpx.AsyncClient, t: TenantCreds, served: Server, name: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new engine secret, and a bearer header minted with it by the served process."""
+    r = await client.post(SECRETS.format(t.engine_client_id), headers=t.portal, json={"name": name})
+    assert r.status_code == 200, r.text
+    secret: dict[str, Any] = r.json()
+    async with httpx.AsyncClient(base_url=served.base_url) as http:
+        minted = await http.post(
+            "/connect/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": t.engine_client_id,
+                "client_secret": secret["token"],
+            },
+        )
+    assert minted.status_code == 200, minted.text
+    return secret, {"Authorization": f"Bearer {minted.json()['access_token']}"}
+
+
 async def test_socket_closes_when_its_secret_is_deleted(
     client: httpx.AsyncClient,
     ctx: AppContext,
@@ -42,21 +63,7 @@ async def test_socket_closes_when_its_secret_is_deleted(
     shared_server: Server,  # noqa: F811 - fixture
 ) -> None:
     agent_id, cid = await _socket_scene(client, ctx, tenant)
-    r = await client.post(
-        SECRETS.format(tenant.engine_client_id), headers=tenant.portal, json={"name": "socket"}
-    )
-    assert r.status_code == 200, r.text
-    secret = r.json()
-    async with httpx.AsyncClient(base_url=shared_server.base_url) as served:
-        minted = await served.post(
-            "/connect/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": tenant.engine_client_id,
-                "client_secret": secret["token"],
-            },
-        )
-    bearer = {"Authorization": f"Bearer {minted.json()['access_token']}"}
+    secret, bearer = await token_of_new_secret(client, tenant, shared_server, "socket")
     url = f"{shared_server.ws_url}/api/v1/events/ws?integrationId={agent_id}"
     async with connect(url, additional_headers=bearer) as ws:
         sent = await _say(client, tenant, cid, "before")

@@ -52,6 +52,24 @@ async def _webchat(
     return out
 
 
+async def agent_reply(
+    client: httpx.AsyncClient, t: TenantCreds, agent_id: str, conversation: str, text: str
+) -> int:
+    """The agent's text in a conversation; its eventId."""
+    r = await client.post(
+        BUSINESS.format(conversation),
+        json={
+            "type": "message",
+            "sender": {"integrationId": agent_id},
+            "message": {"type": "text", "text": text},
+        },
+        headers=t.engine,
+    )
+    assert r.status_code == 200, r.text
+    event_id: int = r.json()["eventId"]
+    return event_id
+
+
 async def _chat(
     client: httpx.AsyncClient, ctx: AppContext, t: TenantCreds, receiver: Receiver, **config: Any
 ) -> Chat:
@@ -261,18 +279,7 @@ async def test_visitor_follows_its_conversation_on_the_events_socket(
     other_visitor = (await _establish(client, chat.webchat_id, token, "visitor-2")).json()
 
     async def reply(conversation: str, text: str) -> int:
-        r = await client.post(
-            BUSINESS.format(conversation),
-            json={
-                "type": "message",
-                "sender": {"integrationId": chat.agent.id},
-                "message": {"type": "text", "text": text},
-            },
-            headers=tenant.engine,
-        )
-        assert r.status_code == 200, r.text
-        event_id: int = r.json()["eventId"]
-        return event_id
+        return await agent_reply(client, tenant, chat.agent.id, conversation, text)
 
     missed = await reply(cid, "while you were away")
     base = f"{shared_server.ws_url}/api/v1/events/ws?integrationId={chat.webchat_id}"

@@ -43,7 +43,12 @@ class Unavailable(DeliveryError):
 
 
 class SignatureInvalid(Exception):
-    """A provider webhook whose signature (or verify token) is missing or wrong."""
+    """A provider webhook whose signature (or verify token) is missing or wrong; `str()` is
+    the sentence the route answers with."""
+
+    @classmethod
+    def of(cls, provider: str) -> SignatureInvalid:
+        return cls(f"The {provider} signature of this request is missing or invalid.")
 
 
 class ProviderError(DeliveryError):

@@ -75,11 +75,7 @@ async def _account(
 
 
 def _refused(exc: SignatureInvalid) -> ApiError:
-    if "verify token" in str(exc):
-        return forbidden(SIGNATURE_INVALID, "The Messenger verify token does not match.")
-    return forbidden(
-        SIGNATURE_INVALID, f"The {exc} signature of this request is missing or invalid."
-    )
+    return forbidden(SIGNATURE_INVALID, str(exc))
 
 
 async def _accept_all(
@@ -188,10 +184,10 @@ async def slack_events(request: Request, ctx: Context) -> Response:
         raise bad_request(5000, str(exc)) from None
     if what.challenge is not None:
         return JSON({"challenge": what.challenge})
-    if what.team_id is not None:
+    if what.team_id is not None and what.event is not None:
         async with ctx.db.read() as s:
             integration = await integrations.load_by_inbound_id(s, ChannelId.Slack, what.team_id)
         if integration is not None:
-            messages = await SLACK.receive(ctx, inbound, integration.account(ctx.box))
+            messages = await SLACK.replies(ctx, what.event, integration.account(ctx.box))
             await _accept_all(ctx, engine_of(request), integration, messages, keep_going=True)
     return JSON({"ok": True})

@@ -45,6 +45,8 @@ class LoadedIntegration:
     allowed_origins: tuple[str, ...] = ()
     public_signing_key: str | None = None
     encrypted_private_key: str | None = field(default=None, repr=False)
+    # The stored configuration as parsed once here, for channel adapters (`account`).
+    configuration: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     row: Integration | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -77,6 +79,7 @@ class LoadedIntegration:
             allowed_origins=tuple(str(o) for o in origins) if isinstance(origins, list) else (),
             public_signing_key=row.public_signing_key,
             encrypted_private_key=row.private_signing_key,
+            configuration=conf,
             row=row,
         )
 
@@ -96,12 +99,8 @@ class LoadedIntegration:
     def account(self, box: SecretBox) -> Account:
         """This integration as its channel adapter sees it (secrets decrypted)."""
         assert self.row is not None, "loaded from a row"
-        try:
-            conf = orjson.loads(self.row.configuration or "{}")
-        except orjson.JSONDecodeError:
-            conf = {}
         stored = orjson.loads(box.decrypt(self.row.secrets)) if self.row.secrets else {}
-        return Account(self.id, self.tenant_id, conf if isinstance(conf, dict) else {}, stored)
+        return Account(self.id, self.tenant_id, self.configuration, stored)
 
     def delivery_channel(self) -> str | None:
         """How the engine hands this integration its activities: "webhook", "websocket",

@@ -7,6 +7,9 @@ from starlette.types import Scope, Send
 
 from unihub.core.errors import ErrorItem, error_body, prefix_for_path
 
+# Token issuance: keyed, limited and answered (RFC 6749 format) apart from the other routes.
+TOKEN_PATH = "/connect/token"
+
 
 async def send_error(
     scope: Scope,

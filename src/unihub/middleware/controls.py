@@ -14,7 +14,6 @@ from starlette.types import Scope
 from unihub.core.validation import has_control_character
 
 CONTROL_CHARACTER = 117
-TOKEN_PATH = "/connect/token"
 
 # Raw bytes, or percent-escapes that decode to them (the query string is still encoded).
 _IN_QUERY = re.compile(rb"[\x00-\x1f\x7f]|%[01][0-9a-fA-F]|%7[fF]")

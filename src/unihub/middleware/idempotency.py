@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unihub.core.context import AppContext
 from unihub.core.timestamps import utcnow
-from unihub.middleware.asgi import header, send_error
+from unihub.middleware.asgi import TOKEN_PATH, header, send_error
 from unihub.middleware.clients import verified_client_id
 from unihub.middleware.faults import RETRY_AFTER_S, UNAVAILABLE, is_unavailable
 from unihub.middleware.models import IdempotencyKey
@@ -49,7 +49,7 @@ KEY_MALFORMED = 114
 KEY_IN_PROGRESS = 116
 RETENTION = timedelta(hours=24)
 # POSTs that create nothing: the token endpoint mints a fresh token each time by design.
-NOT_CREATING = frozenset({"/connect/token"})
+NOT_CREATING = frozenset({TOKEN_PATH})
 _KEY_SYNTAX = re.compile(r"^[\x21-\x7e]{1,255}$")
 _RELEASED_STATUSES = frozenset({401, 403, 408, 429})
 _POLL_S = 0.05

@@ -11,8 +11,8 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unihub.core.loops import PerLoop
-from unihub.middleware.asgi import header, send_error
-from unihub.middleware.controls import CONTROL_CHARACTER, TOKEN_PATH, control_character_in
+from unihub.middleware.asgi import TOKEN_PATH, header, send_error
+from unihub.middleware.controls import CONTROL_CHARACTER, control_character_in
 
 log = logging.getLogger("unihub.limits")
 

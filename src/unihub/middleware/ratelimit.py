@@ -24,7 +24,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unihub.core.context import AppContext
-from unihub.middleware.asgi import header, send_error
+from unihub.middleware.asgi import TOKEN_PATH, header, send_error
 from unihub.middleware.clients import client_ip, verified_client_id
 
 log = logging.getLogger("unihub.ratelimit")
@@ -35,7 +35,6 @@ TOKEN_FAILURES = 118
 _FAILED_TOKEN_STATUSES = frozenset({400, 401})
 # Probes and scrapes come from infrastructure, not API clients.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-TOKEN_PATH = "/connect/token"
 
 
 def rate_limit_enabled(spec: str) -> bool:

@@ -107,7 +107,7 @@ def verify_subscription(account: Account, query: Mapping[str, str]) -> str:
     if query.get("hub.mode") != "subscribe" or not hmac.compare_digest(
         given.encode(), expected.encode()
     ):
-        raise SignatureInvalid("Messenger verify token")
+        raise SignatureInvalid("The Messenger verify token does not match.")
     return query.get("hub.challenge", "")
 
 
@@ -193,7 +193,7 @@ class MessengerAdapter:
         secret = account.secrets.get("appSecret")
         signature = request.headers.get("x-hub-signature-256")
         if secret and not signature_valid(secret, request.body, signature):
-            raise SignatureInvalid("Facebook")
+            raise SignatureInvalid.of("Facebook")
         try:
             body = orjson.loads(request.body)
         except orjson.JSONDecodeError:

@@ -296,7 +296,7 @@ class SlackAdapter:
         signature = request.headers.get("x-slack-signature")
         secret = ctx.settings.slack_signing_secret
         if not signature_valid(secret, request.body, timestamp, signature):
-            raise SignatureInvalid("Slack")
+            raise SignatureInvalid.of("Slack")
         try:
             body = orjson.loads(request.body)
         except orjson.JSONDecodeError:
@@ -316,7 +316,14 @@ class SlackAdapter:
     ) -> list[Inbound]:
         """An agent's reply in a thread the engine started; anything else is ignored."""
         event = self.events_request(ctx, request).event
-        if event is None or event.get("type") != "message":
+        return [] if event is None else await self.replies(ctx, event, account)
+
+    async def replies(
+        self, ctx: AppContext, event: dict[str, Any], account: Account
+    ) -> list[Inbound]:
+        """`receive` for an event `events_request` already verified (the Events route learns
+        the integration from the verified body, then needs no second check)."""
+        if event.get("type") != "message":
             return []
         if event.get("subtype") not in _HUMAN_SUBTYPES:
             return []

@@ -151,7 +151,7 @@ class TwilioAdapter:
         signature = request.headers.get("x-twilio-signature", "")
         token = account.secrets.get("authToken", "")
         if not signature_valid(token, request.url, params, signature):
-            raise SignatureInvalid("Twilio")
+            raise SignatureInvalid.of("Twilio")
         sender = params.get("From", "").strip()
         if not sender:
             raise Rejected("Twilio parameter 'From' is required.")
