@@ -45,7 +45,7 @@ async def _say(
 async def test_customer_command_sends_each_response_to_the_customer(
     client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
 ) -> None:
-    sc = await scene(client, ctx, tenant, receiver)
+    sc = await scene(client, ctx, tenant, receiver, bot_active=False)
     await _command(
         client,
         tenant,
@@ -217,7 +217,7 @@ async def test_documented_resp_and_trans_syntax(
     client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
 ) -> None:
     """`::resp -n <name>` and `::trans [-force] -n <name>`, as the reference documents them."""
-    sc = await scene(client, ctx, tenant, receiver)
+    sc = await scene(client, ctx, tenant, receiver, bot_active=False)
     await _command(
         client,
         tenant,

@@ -37,7 +37,10 @@ async def scene(
     receiver: Receiver,
     *,
     start: list[dict[str, Any]] | None = None,
+    bot_active: bool = True,
 ) -> Scene:
+    """A hub with a customer, an agent, a bot, a System observer and a paused agent. With the
+    bot paused the agents control every conversation: routing as before the switchboard."""
     hub = await make_hub(client, t)
     hub_id = hub["hubId"]
 
@@ -50,7 +53,7 @@ async def scene(
 
     customer = await make("customer", integration_type="Customer", echo=True, start=start)
     agent = await make("agent", integration_type="Agent")
-    bot = await make("bot", integration_type="Bot")
+    bot = await make("bot", integration_type="Bot", status_id=3000 if bot_active else 3002)
     system = await make(
         "system", channel=ChannelId.System, integration_type="System", events=["message:customer"]
     )
@@ -72,7 +75,7 @@ async def scene(
 async def test_customer_message_reaches_business_system_and_echo(
     client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
 ) -> None:
-    sc = await scene(client, ctx, tenant, receiver)
+    sc = await scene(client, ctx, tenant, receiver, bot_active=False)
     r = await client.post(
         CUSTOMER.format(sc.conversation_id),
         json={"type": "message", "externalId": "ext-1", "message": {"type": "text", "text": "Hi"}},
@@ -87,8 +90,8 @@ async def test_customer_message_reaches_business_system_and_echo(
     assert isinstance(ack["eventId"], int)
 
     await wait_for(
-        lambda: all(receiver.at(n) for n in ("agent", "bot", "system", "customer")),
-        what="agent, bot, system and echo webhooks",
+        lambda: all(receiver.at(n) for n in ("agent", "system", "customer")),
+        what="agent, system and echo webhooks",
     )
     assert receiver.rejected == 0
     assert receiver.at("paused") == []
@@ -114,7 +117,8 @@ async def test_customer_message_reaches_business_system_and_echo(
     assert act["recipient"]["integrationType"] == "Agent"
     assert act["message"] == {"type": "text", "text": "Hi"}
 
-    assert receiver.at("bot")[0].activity["recipient"]["integrationType"] == "Bot"
+    assert "standby" not in act  # the agents control this conversation
+    assert receiver.at("bot") == []  # paused
     system = receiver.at("system")[0]
     assert len(system.body["activities"]) == 1
     assert system.body["activities"][0]["eventId"] == ack["eventId"]
@@ -125,7 +129,7 @@ async def test_customer_message_reaches_business_system_and_echo(
 async def test_agent_reply_goes_to_customer(
     client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
 ) -> None:
-    sc = await scene(client, ctx, tenant, receiver)
+    sc = await scene(client, ctx, tenant, receiver, bot_active=False)
     r = await client.post(
         BUSINESS.format(sc.conversation_id),
         json={
@@ -142,7 +146,7 @@ async def test_agent_reply_goes_to_customer(
         CUSTOMER.format(sc.conversation_id),
         json={
             "type": "event",
-            "sender": {"integrationId": sc.bot.id},
+            "sender": {"integrationId": sc.agent.id},
             "event": {"type": "payload", "payloadType": "x.y", "payload": {"a": 1}},
         },
         headers=tenant.engine,
@@ -162,7 +166,7 @@ async def test_agent_reply_goes_to_customer(
 async def test_activities_read_back_per_side(
     client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
 ) -> None:
-    sc = await scene(client, ctx, tenant, receiver)
+    sc = await scene(client, ctx, tenant, receiver, bot_active=False)
     url = CUSTOMER.format(sc.conversation_id)
     c1 = await client.post(
         url,
@@ -183,7 +187,7 @@ async def test_activities_read_back_per_side(
     assert r.status_code == 200
     assert [a["message"]["text"] for a in r.json()] == ["1", "2"]
     r = await client.get(path, params={"type": "Bot"}, headers=tenant.engine)
-    assert [a["message"]["text"] for a in r.json()] == ["1"]
+    assert r.json() == []  # the hub's only bot is paused: no bot heard anything
     r = await client.get(
         path, params={"type": "agent", "leid": c1.json()["eventId"]}, headers=tenant.engine
     )

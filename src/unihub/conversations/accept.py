@@ -12,16 +12,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from unihub.activities.models import StoredActivity
 from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity
 from unihub.channels.types import ChannelId
-from unihub.conversations import audience
+from unihub.conversations import audience, control, switchboard, wire
 from unihub.conversations import repository as repo
 from unihub.conversations.checks import INBOUND_CODES, closed, conversation_not_found, validate_body
-from unihub.conversations.commands import CommandListing, handle_command, is_command
+from unihub.conversations.commands import (
+    CommandListing,
+    control_command,
+    handle_command,
+    is_command,
+)
 from unihub.conversations.models import OPEN, Conversation
 from unihub.core.context import AppContext
 from unihub.core.errors import bad_request, forbidden, not_found
@@ -47,7 +51,7 @@ async def queue_start_messages(
     if customer.channel not in (ChannelId.WebChat, ChannelId.Direct) or not customer.start:
         return False
     channel = customer.delivery_channel()
-    base_ms = _ms(now)
+    base_ms = wire.ms(now)
     queued = False
     rows: list[dict[str, Any]] = []
     for message in customer.start:
@@ -57,31 +61,31 @@ async def queue_start_messages(
             continue  # configuration is validated when saved; never block a conversation
         conversation.last_seq += 1
         conversation.last_event_id = base_ms + conversation.last_seq - 1
-        activity = _activity_wire(
+        activity = wire.activity(
             kind="message",
             trigger="message:system",
             event_id=conversation.last_event_id,
             external_id=None,
             interaction_id=str(uuid.uuid4()),
-            sender={"integrationType": "System", "channelType": "System"},
-            recipient=audience.source(conversation, customer),
+            sender=wire.SYSTEM_SENDER,
+            recipient=wire.source(conversation, customer),
             node=node,
             flow="AutoReplay",
         )
         stored = StoredActivity(
-            **_stored_values(conversation, activity, "System", None, {"Customer"}, now)
+            **wire.stored_values(conversation, activity, "System", None, {"Customer"}, now)
         )
         s.add(stored)
         if channel is not None:
             rows.append(
-                _outbox_row(
+                wire.outbox_row(
                     conversation,
                     stored.id,
                     stored.event_id,
                     stored.seq,
                     customer,
                     channel,
-                    _direct(conversation, customer, activity),
+                    wire.direct(conversation, customer, activity),
                     now,
                 )
             )
@@ -89,109 +93,6 @@ async def queue_start_messages(
     await s.flush()  # the activities first: outbox rows reference them
     await outbox.enqueue(s, rows)
     return queued and channel is not None
-
-
-# --------------------------------------------------------------------------- activities
-
-
-def _ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
-
-
-def _activity_wire(
-    *,
-    kind: str,
-    trigger: str,
-    event_id: int,
-    external_id: str | None,
-    interaction_id: str | None,
-    sender: dict[str, Any],
-    recipient: dict[str, Any] | None,
-    node: dict[str, Any],
-    is_echo: bool = False,
-    flow: str = "Default",
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": kind, "eventTrigger": trigger, "eventId": event_id}
-    if external_id is not None:
-        out["externalId"] = external_id
-    out["isEcho"] = is_echo
-    if interaction_id is not None:
-        out["interactionId"] = interaction_id
-    out["flowProcess"] = flow
-    out["sender"] = sender
-    if recipient is not None:
-        out["recipient"] = recipient
-    out[kind] = node
-    return out
-
-
-def _header(c: Conversation, receiver: LoadedIntegration) -> dict[str, Any]:
-    return {
-        "hubId": str(c.hub_id),
-        "tenantId": str(c.tenant_id),
-        "integrationId": str(receiver.id),
-        "conversationId": str(c.id),
-        "conversationProperties": orjson.loads(c.properties),
-    }
-
-
-def _direct(c: Conversation, receiver: LoadedIntegration, activity: dict[str, Any]) -> bytes:
-    return orjson.dumps({**_header(c, receiver), "activity": activity})
-
-
-def _system(c: Conversation, receiver: LoadedIntegration, activity: dict[str, Any]) -> bytes:
-    return orjson.dumps({**_header(c, receiver), "activities": [activity]})
-
-
-def _stored_values(
-    c: Conversation,
-    activity: dict[str, Any],
-    sender_type: str,
-    sender_id: uuid.UUID | None,
-    sides: set[str],
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "tenant_id": c.tenant_id,
-        "conversation_id": c.id,
-        "seq": c.last_seq,
-        "event_id": activity["eventId"],
-        "type": activity["type"],
-        "sender_integration_id": sender_id,
-        "sender_type": sender_type,
-        "side_customer": "Customer" in sides,
-        "side_agent": "Agent" in sides,
-        "side_bot": "Bot" in sides,
-        "external_id": activity.get("externalId"),
-        "body": orjson.dumps(activity).decode(),
-        "created": now,
-    }
-
-
-def _outbox_row(
-    c: Conversation,
-    activity_id: uuid.UUID,
-    event_id: int,
-    seq: int,
-    receiver: LoadedIntegration,
-    channel: str,
-    payload: bytes,
-    now: datetime,
-) -> dict[str, Any]:
-    return outbox.outbox_row(
-        tenant_id=c.tenant_id,
-        hub_id=c.hub_id,
-        conversation_id=c.id,
-        binding=c.binding,
-        activity_id=activity_id,
-        event_id=event_id,
-        seq=seq,
-        receiver_id=receiver.id,
-        channel=channel,
-        payload=payload,
-        now=now,
-    )
 
 
 async def post_activity(
@@ -232,13 +133,14 @@ async def post_activity(
     if sender.integration_type in audience.BUSINESS_TYPES and is_command(text):
         return await _run_command(ctx, engine, conversation, members, sender, str(text))
     plan = audience.plan(conversation, members, sender, kind)
-    return await _accept(ctx, engine, conversation, plan, kind, node, data.external_id)
+    return await _accept(ctx, engine, conversation, members, plan, kind, node, data.external_id)
 
 
 async def _accept(
     ctx: AppContext,
     engine: EngineRuntime,
     conversation: Conversation,
+    members: list[LoadedIntegration],
     plan: audience.Plan,
     kind: str,
     node: dict[str, Any],
@@ -246,17 +148,27 @@ async def _accept(
 ) -> dict[str, Any]:
     now = utcnow()
     interaction_id = str(uuid.uuid4()) if kind == "message" else None
-    sender_src = audience.source(conversation, plan.sender)
-    primary = plan.recipients[0] if plan.recipients else None
-    primary_src = audience.source(conversation, primary) if primary else None
+    sender_src = wire.source(conversation, plan.sender)
     async with ctx.db.write() as s:
-        taken = await repo.next_event(s, conversation.id, now, _ms(now))
-        if taken is None:
-            raise closed(conversation.id)
-        conversation.last_seq, event_id = taken
+        taken, held = await switchboard.locked_control(s, conversation, members, now)
+        # Routed under the row lock: a control change committed before this point is seen.
+        plan, change = switchboard.route(plan, held, members)
+        rows: list[dict[str, Any]] = []
+        if change is not None:
+            # The change first (a fallback, or an agent taking over), then the activity.
+            actor = None if change.action == control.FALLBACK else plan.sender
+            _, rows = await switchboard.record(
+                s, conversation, change, actor, None, members, taken, now
+            )
+            taken, _ = await switchboard.locked_control(s, conversation, members, now)
+        event_id = taken.event_id
+        primary = plan.recipients[0] if plan.recipients else None
+        primary_src = wire.source(conversation, primary) if primary else None
 
-        def wire(recipient: dict[str, Any] | None, is_echo: bool = False) -> dict[str, Any]:
-            return _activity_wire(
+        def activity(
+            recipient: dict[str, Any] | None, is_echo: bool = False, standby: bool = False
+        ) -> dict[str, Any]:
+            return wire.activity(
                 kind=kind,
                 trigger=plan.trigger,
                 event_id=event_id,
@@ -266,33 +178,43 @@ async def _accept(
                 recipient=recipient,
                 node=node,
                 is_echo=is_echo,
+                standby=standby,
             )
 
-        stored_body = wire(primary_src)
-        stored = _stored_values(
+        stored_body = activity(primary_src)
+        stored = wire.stored_values(
             conversation, stored_body, plan.sender.integration_type, plan.sender.id, plan.sides, now
         )
         seq, activity_id = conversation.last_seq, stored["id"]
 
         def delivery(r: LoadedIntegration, channel: str, payload: bytes) -> dict[str, Any]:
-            return _outbox_row(conversation, activity_id, event_id, seq, r, channel, payload, now)
+            return wire.outbox_row(
+                conversation, activity_id, event_id, seq, r, channel, payload, now
+            )
 
-        rows: list[dict[str, Any]] = []
+        own: list[dict[str, Any]] = []
         for r in plan.recipients:
             channel = r.delivery_channel()
             if channel is not None:
-                payload = _direct(conversation, r, wire(audience.source(conversation, r)))
-                rows.append(delivery(r, channel, payload))
+                payload = wire.direct(conversation, r, activity(wire.source(conversation, r)))
+                own.append(delivery(r, channel, payload))
+        for w in plan.standby:
+            # A standby copy names the controller it was for (Slack marks it bot-handled).
+            channel = w.delivery_channel()
+            if channel is not None:
+                payload = wire.direct(conversation, w, activity(primary_src, standby=True))
+                own.append(delivery(w, channel, payload))
         for o in plan.observers:
             if o.webhook_url:
-                rows.append(delivery(o, WEBHOOK, _system(conversation, o, stored_body)))
+                own.append(delivery(o, WEBHOOK, wire.system(conversation, o, stored_body)))
         if plan.echo is not None:
             channel = plan.echo.delivery_channel()
             if channel is not None:
-                payload = _direct(conversation, plan.echo, wire(primary_src, is_echo=True))
-                rows.append(delivery(plan.echo, channel, payload))
+                payload = wire.direct(conversation, plan.echo, activity(primary_src, is_echo=True))
+                own.append(delivery(plan.echo, channel, payload))
         await repo.add_activity(s, stored)
-        await outbox.enqueue(s, rows)
+        await outbox.enqueue(s, own)
+        rows += own
         if rows:
             await engine.notifier.in_tx(s)
     if rows:
@@ -316,15 +238,22 @@ async def _run_command(
     sender: LoadedIntegration,
     text: str,
 ) -> dict[str, Any]:
-    """A `::command` from an agent or bot: a listing answered here, or the command's responses
-    accepted one activity at a time, in order (see `conversations.commands`)."""
-    outcome = await handle_command(ctx, hub_id=conversation.hub_id, text=text)
+    """A `::command` from an agent or bot: a control action, a listing answered here, or the
+    command's responses accepted one activity at a time, in order (see
+    `conversations.commands`)."""
     head: dict[str, Any] = {
         "status": 200,
         "hubId": str(conversation.hub_id),
         "conversationId": str(conversation.id),
         "integrationId": str(sender.id),
     }
+    wanted = control_command(text)
+    if wanted is not None:
+        action, target_name = wanted
+        target = control.target_by_name(members, target_name) if target_name else None
+        done = await switchboard.act_as(ctx, engine, conversation, members, sender, action, target)
+        return {**head, **done, "command": action}
+    outcome = await handle_command(ctx, hub_id=conversation.hub_id, text=text)
     if isinstance(outcome, CommandListing):
         if outcome.category is not None:
             head["category"] = outcome.category
@@ -339,14 +268,10 @@ async def _run_command(
             sender=sender,
             trigger=trigger,
             recipients=[m for m in business if m.active],
-            observers=[
-                m
-                for m in members
-                if m.integration_type == "System" and m.active and m.subscribes(trigger)
-            ],
+            observers=audience.observers_of(members, trigger),
         )
     accepted = [
-        await _accept(ctx, engine, conversation, plan, outcome.kind, node, None)
+        await _accept(ctx, engine, conversation, members, plan, outcome.kind, node, None)
         for node in outcome.responses
     ]
     # The first activity's answer (the shape clients parse), plus every activity sent.

@@ -15,6 +15,9 @@ Every agent or bot text starting with `::` comes here instead of being routed:
   `linkDescription`, `mountDelay` and whether it was forced. The WebChat component renders
   it; other customer channels have no form for it and send nothing (provider adapters send
   messages only), as the reference says.
+- `::takeover`, `::handover [-n <integration name>]` and `::release` are the switchboard's
+  actions (`conversations.switchboard`), for agents that can only type (Slack). They come
+  before the hub's response commands: a response command of the same name is not run.
 - `::--list` lists every command of the hub; `::category --list` the commands of one category.
   The listing is answered in the HTTP response only (nothing is stored or sent): it is a
   question to the engine, not part of the conversation.
@@ -70,6 +73,25 @@ class CommandListing:
 
 def is_command(text: str | None) -> bool:
     return text is not None and text.lstrip().startswith(PREFIX)
+
+
+CONTROL_VERBS = ("takeover", "handover", "release")
+
+
+def control_command(text: str) -> tuple[str, str | None] | None:
+    """(action, target name) for `::takeover`, `::handover [-n name]`, `::release`; the name
+    is everything after `-n` (integration names may hold spaces)."""
+    name, args = parse(text)
+    verb = name.lower()
+    if verb not in CONTROL_VERBS:
+        return None
+    lowered = [a.lower() for a in args]
+    if verb == "handover" and NAME_FLAG in lowered:
+        named = " ".join(args[lowered.index(NAME_FLAG) + 1 :]).strip()
+        if not named:
+            raise bad_request(9000, "'::handover -n' needs an integration name after '-n'.")
+        return verb, named
+    return verb, None
 
 
 def parse(text: str) -> tuple[str, list[str]]:

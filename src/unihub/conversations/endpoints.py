@@ -5,9 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from unihub.activities.schemas import Activity, DirectInboundActivity
-from unihub.conversations import accept, history, service
+from unihub.conversations import accept, history, service, switchboard
 from unihub.conversations.schemas import (
     ActivityAccepted,
+    ControlChanged,
+    ControlRequest,
     ConversationOut,
     EstablishedOut,
     EstablishOut,
@@ -47,9 +49,17 @@ async def establish(request: Request, caller: EngineOrWebChatCaller, engine: Eng
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="A hub's open conversations, most recently active first (at most 1,000)",
 )
-async def hub_established(hubId: str, caller: EngineCaller) -> Response:
+async def hub_established(
+    hubId: str,
+    caller: EngineCaller,
+    controlledBy: Annotated[
+        str | None,
+        Query(description="bot, agents (waiting for an agent), agent, or an integration id"),
+    ] = None,
+) -> Response:
     hub_id = parse_guid(str(hubId), "hubId")
-    return JSON(await service.hub_established(caller.ctx, caller.tenant_id, hub_id))
+    controlled_by = switchboard.parse_controlled_by(controlledBy)
+    return JSON(await service.hub_established(caller.ctx, caller.tenant_id, hub_id, controlled_by))
 
 
 @router.get(
@@ -73,6 +83,21 @@ async def get_established(conversationId: str, caller: EngineOrWebChatCaller) ->
 async def get_conversation(conversationId: str, caller: EngineCaller) -> Response:
     cid = parse_guid(str(conversationId), "conversationId")
     return JSON(await service.get(caller.ctx, caller.tenant_id, cid))
+
+
+@router.post(
+    "/api/v1/conversations/{conversationId}/control",
+    response_model=ControlChanged,
+    responses=error_responses(400, 404, 409, *COMMON_ERRORS),
+    openapi_extra=json_body(ControlRequest),
+    summary="Take over, hand over or release a conversation (docs/switchboard.md)",
+)
+async def control_conversation(
+    conversationId: str, request: Request, caller: EngineCaller, engine: Engine
+) -> Response:
+    cid = parse_guid(str(conversationId), "conversationId")
+    body = JsonBody(await request.body())
+    return JSON(await switchboard.act(caller.ctx, engine, caller.tenant_id, cid, body))
 
 
 @router.post(

@@ -43,7 +43,13 @@ async def activities(
                 101, "A WebChat token reads only the customer side of its conversations."
             )
         bodies = await repo.activities_after(s, conversation_id, side, leid, ACTIVITY_LIMIT)
-    return [orjson.loads(b) for b in bodies]
+    out = [orjson.loads(b) for b in bodies]
+    if side == "Customer":
+        for a in out:  # control events reach customers without the business's metadata
+            event = a.get("event")
+            if isinstance(event, dict) and event.get("type") == "control":
+                event.pop("metadata", None)
+    return out
 
 
 def parse_side(value: str | None) -> str:

@@ -23,12 +23,18 @@ class Conversation(Base):
     `hub_id` and `integration_id` carry no foreign key on purpose: deleting a hub closes its
     conversations instead of erasing them.  `last_seq`/`last_event_id` are bumped under the
     row's write lock for each activity, which serialises activities per conversation.
+
+    `control_*` is the switchboard's state (`conversations.control`): who receives the
+    customer's activities (`control_kind` "bot", "agents" or "agent", with the bot's or
+    agent's id), the bot it started with, and since when. It is read and changed under the
+    same row lock, so routing never sees a half-made change. NULL once closed.
     """
 
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conversations_dormant", "status", "hub_id", "last_activity_at"),
         Index("ix_conversations_hub_status", "hub_id", "status"),
+        Index("ix_conversations_hub_control", "hub_id", "status", "control_kind"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -45,3 +51,7 @@ class Conversation(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    control_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    control_integration_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    control_start_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    control_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

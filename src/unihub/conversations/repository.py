@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -8,6 +9,7 @@ from sqlalchemy import BigInteger, Table, and_, bindparam, case, insert, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.activities.models import StoredActivity
+from unihub.conversations.control import Control
 from unihub.conversations.models import CLOSED, OPEN, Conversation
 from unihub.hubs.models import Hub
 
@@ -41,18 +43,23 @@ async def get_with_hub(
 
 
 async def open_of_hub(
-    s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID, limit: int
+    s: AsyncSession,
+    tenant_id: uuid.UUID,
+    hub_id: uuid.UUID,
+    limit: int,
+    controlled_by: str | uuid.UUID | None = None,
 ) -> list[Conversation]:
-    stmt = (
-        select(Conversation)
-        .where(
-            Conversation.tenant_id == tenant_id,
-            Conversation.hub_id == hub_id,
-            Conversation.status == OPEN,
-        )
-        .order_by(Conversation.last_activity_at.desc(), Conversation.id)
-        .limit(limit)
+    """`controlled_by`: a control kind ("bot", "agents", "agent") or one integration's id."""
+    stmt = select(Conversation).where(
+        Conversation.tenant_id == tenant_id,
+        Conversation.hub_id == hub_id,
+        Conversation.status == OPEN,
     )
+    if isinstance(controlled_by, uuid.UUID):
+        stmt = stmt.where(Conversation.control_integration_id == controlled_by)
+    elif controlled_by is not None:
+        stmt = stmt.where(Conversation.control_kind == controlled_by)
+    stmt = stmt.order_by(Conversation.last_activity_at.desc(), Conversation.id).limit(limit)
     return list((await s.execute(stmt)).scalars())
 
 
@@ -79,22 +86,58 @@ _NEXT_EVENT = (
         ),
         last_activity_at=bindparam("now", type_=Conversation.__table__.c.last_activity_at.type),
     )
-    .returning(Conversation.last_seq, Conversation.last_event_id)
+    .returning(
+        Conversation.last_seq,
+        Conversation.last_event_id,
+        Conversation.control_kind,
+        Conversation.control_integration_id,
+        Conversation.control_start_id,
+        Conversation.control_since,
+    )
     .execution_options(synchronize_session=False)
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The next (seq, eventId) and the conversation's control as locked by taking them."""
+
+    seq: int
+    event_id: int
+    control: Control | None
+
+
 async def next_event(
     s: AsyncSession, conversation_id: uuid.UUID, now: datetime, now_ms: int
-) -> tuple[int, int] | None:
+) -> Taken | None:
     """Take the next (seq, eventId) of an open conversation; None when it is closed.
 
     The UPDATE holds the conversation's row lock until commit, so activities of one
-    conversation commit in sequence order (their deliveries can never appear out of order).
+    conversation commit in sequence order (their deliveries can never appear out of order),
+    and the control it returns cannot change before this transaction ends: routing decided
+    from it is the routing of record.
     """
     params = {"conversation_id": conversation_id, "now": now, "now_ms": now_ms}
     row = (await s.execute(_NEXT_EVENT, params)).first()
-    return (int(row[0]), int(row[1])) if row is not None else None
+    if row is None:
+        return None
+    kind = row[2]
+    control = Control(kind, row[3], row[4], row[5]) if kind else None
+    return Taken(int(row[0]), int(row[1]), control)
+
+
+async def set_control(s: AsyncSession, conversation_id: uuid.UUID, control: Control) -> None:
+    await s.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(
+            control_kind=control.kind,
+            control_integration_id=control.integration_id,
+            control_start_id=control.start_id,
+            control_since=control.since,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def add_activity(s: AsyncSession, activity: dict[str, Any]) -> None:
@@ -102,7 +145,14 @@ async def add_activity(s: AsyncSession, activity: dict[str, Any]) -> None:
     await s.execute(insert(cast(Table, StoredActivity.__table__)), activity)
 
 
-_CLOSE = {"status": CLOSED, "open_key": None}
+# Closing ends control (the starting bot stays, as history).
+_CLOSE = {
+    "status": CLOSED,
+    "open_key": None,
+    "control_kind": None,
+    "control_integration_id": None,
+    "control_since": None,
+}
 
 
 async def close(s: AsyncSession, conversation_id: uuid.UUID, now: datetime) -> None:

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 
 from unihub.channels.types import ChannelId, channel_from
-from unihub.conversations import audience
+from unihub.conversations import audience, control, switchboard
 from unihub.conversations import repository as repo
 from unihub.conversations.accept import queue_start_messages
 from unihub.conversations.checks import CONVERSATION_CODES, conversation_not_found, validate_body
@@ -70,7 +70,13 @@ def conversation_wire(
     out["lastActivityDateTime"] = format_ts(c.last_activity_at)
     if c.closed_at is not None:
         out["closedDateTime"] = format_ts(c.closed_at)
+    out["control"] = _control_wire(c)
     return out
+
+
+def _control_wire(c: Conversation) -> dict[str, Any] | None:
+    held = switchboard.control_of(c)
+    return held.wire() if held is not None else None
 
 
 # --------------------------------------------------------------------------- conversations
@@ -148,6 +154,7 @@ async def establish(
     async with ctx.db.read() as s:
         integration = await integrations.load(s, tenant_id, integration_id)
         hub = await repo.hub(s, tenant_id, integration.hub_id) if integration else None
+        members = await integrations.of_hub(s, hub.id) if hub is not None else []
     if integration is None:
         raise audience.integration_missing(integration_id)
     if hub is None:
@@ -176,6 +183,7 @@ async def establish(
             existing = await repo.get_open(s, open_key)
             if existing is not None:
                 return _established(existing, integration, is_new=False)
+            start = control.initial(members, now)
             conversation = Conversation(
                 id=uuid.uuid4(),
                 tenant_id=tenant_id,
@@ -190,6 +198,10 @@ async def establish(
                 last_event_id=0,
                 created=now,
                 last_activity_at=now,
+                control_kind=start.kind,
+                control_integration_id=start.integration_id,
+                control_start_id=start.start_id,
+                control_since=now,
             )
             s.add(conversation)
             await s.flush()
@@ -239,6 +251,7 @@ def established_wire(c: Conversation) -> dict[str, Any]:
     )
     if c.closed_at is not None:
         out["closed"] = out["closedDateTime"]
+    out["control"] = _control_wire(c)
     return out
 
 
@@ -257,13 +270,17 @@ async def get_established(
 
 
 async def hub_established(
-    ctx: AppContext, tenant_id: uuid.UUID, hub_id: uuid.UUID
+    ctx: AppContext,
+    tenant_id: uuid.UUID,
+    hub_id: uuid.UUID,
+    controlled_by: str | uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
     """The hub's open conversations, most recently active first, at most `ESTABLISHED_LIMIT`
-    (the .NET client reads a plain array, so there is no page to ask for)."""
+    (the .NET client reads a plain array, so there is no page to ask for); `controlled_by`
+    keeps those of one controller (`switchboard.parse_controlled_by`)."""
     await hubs_service.require(ctx, tenant_id, hub_id)
     async with ctx.db.read() as s:
-        rows = await repo.open_of_hub(s, tenant_id, hub_id, ESTABLISHED_LIMIT)
+        rows = await repo.open_of_hub(s, tenant_id, hub_id, ESTABLISHED_LIMIT, controlled_by)
     return [established_wire(c) for c in rows]
 
 
@@ -288,6 +305,7 @@ async def close(
             now = utcnow()
             await repo.close(s, c.id, now)
             c.status, c.open_key, c.closed_at = CLOSED, None, now
+            c.control_kind = c.control_integration_id = c.control_since = None
     return await get(ctx, tenant_id, conversation_id)
 
 

@@ -118,6 +118,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "Token for another API resource, or the action is not allowed.",
         404: "The resource does not exist (or belongs to another tenant).",
         408: "The request took longer than the time limit.",
+        409: "Conflict with the resource's current state (the description names it).",
         413: "The request body is larger than the limit.",
         429: "Too many requests for this API client.",
         500: "Unexpected failure; no internals are exposed.",

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
+from starlette.background import BackgroundTask
 
 from unihub.channels.base import Account, Inbound, InboundRequest
 from unihub.channels.errors import Rejected, SignatureInvalid
@@ -85,10 +86,11 @@ async def _accept_all(
     messages: list[Inbound],
     *,
     keep_going: bool,
-) -> None:
+) -> list[tuple[Inbound, ApiError]]:
     """Each message into its conversation. `keep_going`: a refusal (closed conversation,
     paused hub) is logged and the rest still accepted: providers re-send a failed webhook
-    for hours, and the refusal would not change."""
+    for hours, and the refusal would not change. Returns the refusals."""
+    refused: list[tuple[Inbound, ApiError]] = []
     for message in messages:
         try:
             await _accept_one(ctx, engine, integration, message)
@@ -97,6 +99,8 @@ async def _accept_all(
                 raise
             log.warning("%s message for %s refused: %s", integration.channel_name,
                         integration.id, _first(exc))  # fmt: skip
+            refused.append((message, exc))
+    return refused
 
 
 async def _accept_one(
@@ -188,6 +192,21 @@ async def slack_events(request: Request, ctx: Context) -> Response:
         async with ctx.db.read() as s:
             integration = await integrations.load_by_inbound_id(s, ChannelId.Slack, what.team_id)
         if integration is not None:
-            messages = await SLACK.replies(ctx, what.event, integration.account(ctx.box))
-            await _accept_all(ctx, engine_of(request), integration, messages, keep_going=True)
+            account = integration.account(ctx.box)
+            messages = await SLACK.replies(ctx, what.event, account)
+            refused = await _accept_all(
+                ctx, engine_of(request), integration, messages, keep_going=True
+            )
+            if refused:
+                # An agent who can only type learns why in the thread, after Slack's ack.
+                notices = [(m.conversation_id, _first(exc)) for m, exc in refused]
+                return JSON({"ok": True}, background=BackgroundTask(_tell, ctx, account, notices))
     return JSON({"ok": True})
+
+
+async def _tell(
+    ctx: AppContext, account: Account, notices: list[tuple[uuid.UUID | None, str]]
+) -> None:
+    for conversation_id, text in notices:
+        if conversation_id is not None:
+            await SLACK.tell(ctx, account, conversation_id, text)

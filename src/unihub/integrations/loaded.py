@@ -40,6 +40,7 @@ class LoadedIntegration:
     status_id: int
     webhook_url: str | None = None
     echo: bool = False
+    standby: bool = False  # a Bot watching conversations it does not control
     events: tuple[str, ...] = ()
     start: tuple[dict[str, Any], ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -74,6 +75,7 @@ class LoadedIntegration:
             status_id=row.status_id,
             webhook_url=webhook if isinstance(webhook, str) and webhook.strip() else None,
             echo=get_ignoring_case(conf, "echo") is True,
+            standby=get_ignoring_case(conf, "standby") is True,
             events=tuple(str(e).lower() for e in events) if isinstance(events, list) else (),
             start=tuple(m for m in start if isinstance(m, dict)) if isinstance(start, list) else (),
             allowed_origins=tuple(str(o) for o in origins) if isinstance(origins, list) else (),

@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from unihub.channels.types import (
@@ -101,7 +101,8 @@ def _direct_type(value: Any) -> Any:
 
 DirectType = Annotated[str, BeforeValidator(_direct_type)]
 
-SYSTEM_EVENTS = ("message", "message:customer", "message:agent", "message:bot")
+# "control": the switchboard's control events (takeover, handover, release, fallback).
+SYSTEM_EVENTS = ("message", "message:customer", "message:agent", "message:bot", "control")
 
 
 def _events(values: list[str]) -> list[str]:
@@ -159,6 +160,17 @@ class DirectConfig(ApiModel):
     webhook_url: Annotated[str, trimmed_str(2048)] | None = None
     start: StartMessages | None = None
     regenerate_keys: bool = False
+    # Bot integrations: also receive standby copies of conversations they do not control.
+    standby: bool = False
+
+    @model_validator(mode="after")
+    def _standby_for_bots(self) -> DirectConfig:
+        if self.standby and self.integration_type != "Bot":
+            raise PydanticCustomError(
+                "code_206",
+                "'standby' applies to Bot integrations only (agents always get standby copies)",
+            )
+        return self
 
 
 class SystemConfig(ApiModel):

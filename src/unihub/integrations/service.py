@@ -222,6 +222,8 @@ def _local(channel: ChannelId, config: Any) -> Setup:
             wire["webhookUrl"] = config.webhook_url
         if config.start:
             wire["start"] = config.start
+        if config.standby:
+            wire["standby"] = True
         return Setup(config.integration_type, wire, regenerate_keys=config.regenerate_keys)
     assert isinstance(config, SystemConfig)
     return Setup(

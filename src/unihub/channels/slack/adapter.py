@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import logging
 import secrets as pysecrets
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +52,8 @@ _HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
 _TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+
+log = logging.getLogger("unihub.channels.slack")
 
 
 @dataclass(frozen=True)
@@ -351,9 +355,33 @@ class SlackAdapter:
             )
         ]
 
+    async def tell(
+        self, ctx: AppContext, account: Account, conversation_id: uuid.UUID, text: str
+    ) -> None:
+        """Best effort: why the engine refused an agent's reply, as a line in its thread (a
+        Slack agent has no other way to see an answer). Failures are logged, never raised."""
+        token = account.secrets.get("botAccessToken", "")
+        async with ctx.db.read() as s:
+            thread = await repo.thread_of(s, conversation_id, account.id)
+        if thread is None or not token:
+            return
+        message = {
+            "channel": thread.channel_id,
+            "thread_ts": thread.thread_ts,
+            "text": truncate(f"_:warning: not sent: {escape(text)}_", TEXT_LIMIT),
+        }
+        try:
+            await _post_message(ctx, token, message)
+        except (Rejected, Unavailable) as exc:
+            log.warning("Slack notice for %s not posted: %s", account.id, exc)
+
     async def send(self, ctx: AppContext, out: Outgoing) -> int | None:
+        """Messages (and control changes, once a thread exists) go to the conversation's
+        thread; standby copies are marked, so agents watching a bot know who answers."""
         node = message_node(out.payload)
-        if node is None:
+        activity = out.payload.get("activity") or {}
+        control = _control_line(activity, out.account.id)
+        if node is None and control is None:
             return None
         token = out.account.secrets.get("botAccessToken", "")
         channel = out.account.configuration.get("defaultPublicChannelId")
@@ -363,7 +391,13 @@ class SlackAdapter:
             raise Rejected("the Slack integration has no default public channel to post to")
         async with ctx.db.read() as s:
             thread = await repo.thread_of(s, out.conversation_id, out.account.id)
-        text = escape(text_fallback(node))
+        if node is None:
+            if thread is None:
+                return None  # a control change before anything was posted: nothing to say
+            text = str(control)
+        else:
+            text = escape(text_fallback(node))
+            text = _marked(activity, text)
         message: dict[str, Any] = {"channel": thread.channel_id if thread else channel}
         if thread is not None:
             message["thread_ts"] = thread.thread_ts
@@ -375,16 +409,7 @@ class SlackAdapter:
             via = escape(str(sender.get("channelType") or "a customer channel"))
             text = f"*{who}* via {via}:\n{text}"
         message["text"] = truncate(text, TEXT_LIMIT)
-        status, body = await request_json(
-            PROVIDER,
-            ctx.settings.slack_api_url,
-            ctx.settings.provider_timeout_s,
-            "POST",
-            "/chat.postMessage",
-            json=message,
-            headers={"Authorization": f"Bearer {token}"},
-            secrets=[token],
-        )
+        status, body = await _post_message(ctx, token, message)
         if body.get("ok") is not True:
             error = text_field(body, "error") or f"HTTP {status}"
             if error in _TRANSIENT_ERRORS:
@@ -403,3 +428,59 @@ class SlackAdapter:
                     ),
                 )
         return status
+
+
+async def _post_message(
+    ctx: AppContext, token: str, message: dict[str, Any]
+) -> tuple[int, JsonObject]:
+    return await request_json(
+        PROVIDER,
+        ctx.settings.slack_api_url,
+        ctx.settings.provider_timeout_s,
+        "POST",
+        "/chat.postMessage",
+        json=message,
+        headers={"Authorization": f"Bearer {token}"},
+        secrets=[token],
+    )
+
+
+_PARTIES = {"Bot": "the bot", "Agent": "an agent"}
+
+
+def _who(party: Any, me: uuid.UUID) -> str:
+    if not isinstance(party, dict):
+        return "someone"
+    if party.get("integrationId") == str(me):
+        return "this workspace"
+    if party.get("integrationId") is None and party.get("integrationType") == "Agent":
+        return "the agents"
+    return _PARTIES.get(str(party.get("integrationType")), "someone")
+
+
+def _control_line(activity: Mapping[str, Any], me: uuid.UUID) -> str | None:
+    """A control event as one line of the thread, e.g. "takeover: the bot -> this workspace"."""
+    event = activity.get("event")
+    if activity.get("type") != "event" or not isinstance(event, dict):
+        return None
+    if event.get("type") != "control":
+        return None
+    action = escape(str(event.get("action") or "control"))
+    return (
+        f"_:twisted_rightwards_arrows: {action}: {_who(event.get('from'), me)} → "
+        f"{_who(event.get('to'), me)}_"
+    )
+
+
+def _marked(activity: Mapping[str, Any], text: str) -> str:
+    """Standby copies: the bot's own replies carry its name, the customer's a note that the
+    bot answers (an agent replying in the thread takes over)."""
+    if activity.get("standby") is not True:
+        return text
+    sender = activity.get("sender") or {}
+    recipient = activity.get("recipient") or {}
+    if sender.get("integrationType") == "Bot":
+        return f"*Bot:* {text}"
+    if recipient.get("integrationType") == "Bot":
+        return f"{text}\n_:robot_face: bot-handled: replying here takes over_"
+    return f"{text}\n_handled by another agent_"
