@@ -51,7 +51,7 @@ def test_open_conversations_start_with_the_oldest_active_bot(tmp_path: Path) -> 
             " VALUES (?, ?, ?, 1, ?, ?, ?, ?, '{}', ?, ?)",
             (iid, tenant, hub, kind, iid, iid, status, created, created),
         )
-    for cid, hub, status in (
+    for cid, hub, state in (
         (open_a, with_bot, "open"),
         (open_b, without_bot, "open"),
         (closed, with_bot, "closed"),
@@ -60,7 +60,7 @@ def test_open_conversations_start_with_the_oldest_active_bot(tmp_path: Path) -> 
             "INSERT INTO conversations (id, tenant_id, hub_id, integration_id, binding, status,"
             " open_key, token_id, properties, last_seq, last_event_id, created,"
             " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, 't', '{}', 0, 0, ?, ?)",
-            (cid, tenant, hub, agent, cid, status, cid if status == "open" else None, now, now),
+            (cid, tenant, hub, agent, cid, state, cid if state == "open" else None, now, now),
         )
     db.commit()
     db.close()
