@@ -141,6 +141,7 @@ def domain_routers() -> tuple[APIRouter, ...]:
     from unihub.hubs.endpoints import router as hubs
     from unihub.identity.endpoints import router as identity
     from unihub.inbound.endpoints import router as provider_inbound
+    from unihub.inbound.media import router as provider_media
     from unihub.integrations.endpoints import router as integrations
     from unihub.tenants.endpoints import router as tenants
     from unihub.webchat.endpoints import router as webchat
@@ -158,4 +159,5 @@ def domain_routers() -> tuple[APIRouter, ...]:
         events_hub,
         webchat,
         provider_inbound,
+        provider_media,
     )

@@ -3,7 +3,7 @@
 from unihub.activities.models import StoredActivity
 from unihub.channels.slack.models import SlackNonce, SlackThread
 from unihub.commands.models import ResponseCommand, TransferCommand
-from unihub.conversations.models import Conversation
+from unihub.conversations.models import Conversation, InboundReceipt
 from unihub.core.orm import Base
 from unihub.delivery.models import Delivery
 from unihub.hubs.models import Hub, HubCount
@@ -21,6 +21,7 @@ __all__ = [
     "Hub",
     "HubCount",
     "IdempotencyKey",
+    "InboundReceipt",
     "Integration",
     "ResponseCommand",
     "RevokedSecret",

@@ -139,13 +139,23 @@ async def test_top_level_problems_are_all_reported(
     assert r.status_code == 400 and codes(r) == [302]
 
 
-@pytest.mark.parametrize("channel", ["Line", "Telegram", "Kik", "Bot", 103, 2])
+@pytest.mark.parametrize("channel", ["Line", "Telegram", "Bot", 103, 2])
 async def test_channels_not_supported_yet(
     client: httpx.AsyncClient, tenant: TenantCreds, hub: str, channel: Any
 ) -> None:
     r = await create(client, tenant, hub, channel, {"token": "x"})
     assert r.status_code == 400 and codes(r) == [206]
     assert "cannot be created yet" in r.json()["errors"][0]["description"]
+
+
+@pytest.mark.parametrize("channel", ["Kik", "kik", 105])
+async def test_kik_is_refused_because_its_platform_closed(
+    client: httpx.AsyncClient, tenant: TenantCreds, hub: str, channel: Any
+) -> None:
+    r = await create(client, tenant, hub, channel, {"token": "x"})
+    assert r.status_code == 400 and codes(r) == [206]
+    description = r.json()["errors"][0]["description"]
+    assert "Kik closed its bot platform" in description and "WebChat" in description
 
 
 async def test_direct_keys_update_and_regenerate(

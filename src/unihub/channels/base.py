@@ -69,6 +69,9 @@ class Inbound:
     binding: str | None = None
     conversation_id: uuid.UUID | None = None
     sender_id: uuid.UUID | None = None  # an agent integration speaking; None: the customer
+    # The provider's id of this event (Telegram update_id, LINE webhookEventId): accepted
+    # once per integration, however often the provider delivers it.
+    receipt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ class Outgoing:
     conversation_id: uuid.UUID
     binding: str | None
     payload: Mapping[str, Any]
+    # Stable across retries of this row: providers' idempotency keys (LINE's retry key).
+    delivery_id: uuid.UUID | None = None
 
 
 class ChannelAdapter(Protocol):

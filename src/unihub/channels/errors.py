@@ -39,7 +39,16 @@ class Rejected(DeliveryError):
 
 
 class Unavailable(DeliveryError):
-    """No usable answer: retrying later may succeed."""
+    """No usable answer: retrying later may succeed; `retry_after_s` is the provider's own
+    wait (Telegram's `retry_after`), which the next attempt honours."""
+
+    retry_after_s: float | None = None
+
+    def __init__(
+        self, message: str, status_code: int | None = None, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message, status_code)
+        self.retry_after_s = retry_after_s
 
 
 class SignatureInvalid(Exception):

@@ -77,3 +77,40 @@ def text_field(body: JsonObject, key: str) -> str | None:
     """A non-empty string field, or None; ids must not silently become ''."""
     value = body.get(key)
     return value if isinstance(value, str) and value else None
+
+
+async def request_bytes(
+    provider: str,
+    base_url: str,
+    timeout_s: float,
+    path: str,
+    *,
+    limit: int,
+    secrets: Sequence[str] = (),
+    **kwargs: Any,
+) -> tuple[int, str, bytes]:
+    """GET a file: (status, content type, body) for 2xx and 4xx answers, at most `limit`
+    bytes (more: unavailable). Bounded like `request_json`."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            client = provider_client(base_url, timeout_s)
+            async with client.stream("GET", path, **kwargs) as response:
+                status = response.status_code
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise _unavailable(provider, f"its file is over {limit} bytes", secrets)
+                    chunks.append(chunk)
+                kind = response.headers.get("content-type", "application/octet-stream")
+    except (TimeoutError, httpx.TimeoutException):
+        raise _unavailable(provider, f"no answer within {timeout_s:g} s", secrets) from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        reason = f"could not connect ({type(exc).__name__})"
+        raise _unavailable(provider, reason, secrets) from None
+    if status >= 500 or status in (408, 429):
+        raise _unavailable(provider, f"it answered HTTP {status}", secrets)
+    if not (200 <= status < 300 or 400 <= status < 500):
+        raise _unavailable(provider, f"unexpected answer HTTP {status}", secrets)
+    return status, kind, b"".join(chunks)

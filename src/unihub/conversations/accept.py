@@ -102,9 +102,12 @@ async def post_activity(
     conversation_id: uuid.UUID,
     body: JsonBody,
     only_integration: uuid.UUID | None = None,
+    receipt: str | None = None,
 ) -> dict[str, Any]:
     """`only_integration` (WebChat tokens): the conversation must be that customer
-    integration's, and the sender is always its customer."""
+    integration's, and the sender is always its customer. `receipt` (provider webhooks and
+    pollers): the provider's event key; an event already accepted stores nothing again and
+    answers `"duplicate": true`."""
     async with ctx.db.read() as s:
         conversation, hub = await repo.get_with_hub(s, tenant_id, conversation_id)
         if conversation is None or (
@@ -133,7 +136,16 @@ async def post_activity(
     if sender.integration_type in audience.BUSINESS_TYPES and is_command(text):
         return await _run_command(ctx, engine, conversation, members, sender, str(text))
     plan = audience.plan(conversation, members, sender, kind)
-    return await _accept(ctx, engine, conversation, members, plan, kind, node, data.external_id)
+    try:
+        return await _accept(
+            ctx, engine, conversation, members, plan, kind, node, data.external_id, receipt
+        )
+    except _Duplicate:
+        return {"status": 200, "duplicate": True, "conversationId": str(conversation.id)}
+
+
+class _Duplicate(Exception):
+    """Raised inside the accepting transaction to roll it back: the event was accepted."""
 
 
 async def _accept(
@@ -145,12 +157,15 @@ async def _accept(
     kind: str,
     node: dict[str, Any],
     external_id: str | None,
+    receipt: str | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
     interaction_id = str(uuid.uuid4()) if kind == "message" else None
     sender_src = wire.source(conversation, plan.sender)
     async with ctx.db.write() as s:
         taken, held = await switchboard.locked_control(s, conversation, members, now)
+        if receipt is not None and not await repo.add_receipt(s, plan.sender.id, receipt, now):
+            raise _Duplicate
         # Routed under the row lock: a control change committed before this point is seen.
         plan, change = switchboard.route(plan, held, members)
         rows: list[dict[str, Any]] = []

@@ -55,3 +55,18 @@ class Conversation(Base):
     control_integration_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     control_start_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     control_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class InboundReceipt(Base):
+    """A provider event already accepted (Telegram `update_id`, LINE `webhookEventId`...).
+
+    Written in the transaction that stores the activity, so a provider's redelivery or a
+    second poller reading the same update is refused by the primary key and stores nothing,
+    and a crash before commit leaves neither (the redelivery is then accepted once).
+    """
+
+    __tablename__ = "inbound_receipts"
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, and_, bindparam, case, insert, select, update
+from sqlalchemy import BigInteger, Table, and_, bindparam, case, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.activities.models import StoredActivity
 from unihub.conversations.control import Control
-from unihub.conversations.models import CLOSED, OPEN, Conversation
+from unihub.conversations.models import CLOSED, OPEN, Conversation, InboundReceipt
 from unihub.hubs.models import Hub
 
 
@@ -124,6 +126,25 @@ async def next_event(
     kind = row[2]
     control = Control(kind, row[3], row[4], row[5]) if kind else None
     return Taken(int(row[0]), int(row[1]), control)
+
+
+async def add_receipt(
+    s: AsyncSession, integration_id: uuid.UUID, event_key: str, now: datetime
+) -> bool:
+    """Record a provider event as accepted; False when it already was (a redelivery)."""
+    insert_into = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert_into(InboundReceipt)
+        .values(integration_id=integration_id, event_key=event_key, created=now)
+        .on_conflict_do_nothing()
+    )
+    result = await s.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def purge_receipts(s: AsyncSession, before: datetime) -> int:
+    result = await s.execute(delete(InboundReceipt).where(InboundReceipt.created < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def set_control(s: AsyncSession, conversation_id: uuid.UUID, control: Control) -> None:

@@ -25,7 +25,12 @@ class Settings(BaseSettings):
     slack_client_id: str = ""
     slack_client_secret: str = ""
     slack_scopes: str = "chat:write,channels:read,channels:history,im:history,users:read"
+    telegram_api_url: str = "https://api.telegram.org"
+    line_api_url: str = "https://api.line.me"
+    line_data_api_url: str = "https://api-data.line.me"
     provider_timeout_s: float = 10.0
+    # How long a /media/v1/ link to a customer's Telegram or LINE file works (7 days).
+    media_url_ttl_s: float = Field(default=7 * 24 * 3600, gt=0)
     # Slack Events API requests are verified with the Slack app's signing secret; without it
     # every Slack event is refused.
     slack_signing_secret: str = ""

@@ -263,7 +263,7 @@ class DeliveryWorker:
                 await self._record(lambda s: repo.give_up(s, row.id, now, error, code))
                 return
             except Unavailable as exc:
-                await self._failed_attempt(row, str(exc), exc.status_code)
+                await self._failed_attempt(row, str(exc), exc.status_code, exc.retry_after_s)
                 return
             await self._record((row.id, self.clock.now(), status_code))
         except asyncio.CancelledError:
@@ -271,13 +271,22 @@ class DeliveryWorker:
         except Exception:  # the lease runs out and another attempt follows
             log.exception("delivery %s could not be recorded", row.id)
 
-    async def _failed_attempt(self, row: Claimed, error: str, status_code: int | None) -> None:
+    async def _failed_attempt(
+        self,
+        row: Claimed,
+        error: str,
+        status_code: int | None,
+        retry_after_s: float | None = None,
+    ) -> None:
         now = self.clock.now()
         if row.attempts >= MAX_ATTEMPTS:
             await self._record(lambda s: repo.give_up(s, row.id, now, error, status_code))
             log.warning("delivery %s failed for good: %s", row.id, error)
         else:
-            next_at = now + RETRY_DELAYS[row.attempts - 1]
+            delay = RETRY_DELAYS[row.attempts - 1]
+            if retry_after_s is not None:  # the provider said when: never sooner
+                delay = max(delay, timedelta(seconds=retry_after_s))
+            next_at = now + delay
             await self._record(lambda s: repo.retry_later(s, row.id, next_at, error, status_code))
 
     async def _post(self, row: Claimed, receiver: LoadedIntegration | None) -> int:
@@ -338,6 +347,7 @@ class DeliveryWorker:
             row.conversation_id,
             row.binding,
             orjson.loads(row.payload),
+            row.id,
         )
         try:
             return await adapter.send(self.ctx, out)

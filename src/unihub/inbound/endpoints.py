@@ -127,8 +127,9 @@ async def _accept_one(
             body["externalId"] = message.external_id if n == 0 else f"{message.external_id}:{n}"
         if message.sender_id is not None:
             body["sender"] = {"integrationId": str(message.sender_id)}
+        receipt = f"{message.receipt}:{n}" if message.receipt else None
         await accept.post_activity(
-            ctx, engine, integration.tenant_id, conversation_id, JsonBody.of(body)
+            ctx, engine, integration.tenant_id, conversation_id, JsonBody.of(body), receipt=receipt
         )
 
 

@@ -148,11 +148,17 @@ def to_wire(ctx: AppContext, row: Integration) -> dict[str, Any]:
 
 
 def _unsupported(channel: ChannelId) -> ErrorItem:
+    supported = ", ".join(c.name for c in _CONFIG_MODELS)
+    if channel == ChannelId.Kik:
+        return ErrorItem(
+            206,
+            "Value 'Kik' of 'channelId' is not supported: Kik closed its bot platform, so no "
+            f"bot can be attached to it; supported are {supported}.",
+        )
     return ErrorItem(
         206,
         f"Value '{channel.name}' of 'channelId' is not supported: {channel.name} integrations "
-        "cannot be created yet; supported are TwilioSMS, Messenger, Slack, WebChat, Direct "
-        "and System.",
+        f"cannot be created yet; supported are {supported}.",
     )
 
 
