@@ -159,3 +159,30 @@ async def test_messenger_refused_recipient_fails(
     r = await client.get("/api/v1/deliveries/failed", headers=tenant.engine)
     [item] = [i for i in r.json()["results"] if i["integrationId"] == m.id]
     assert item["attempts"] == 1 and item["lastStatusCode"] == 400
+
+
+async def test_messenger_redelivery_is_accepted_once(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tenant: TenantCreds,
+    receiver: Receiver,
+    fake_graph: FakeGraph,
+) -> None:
+    hub = (await make_hub(client, tenant))["hubId"]
+    m = await messenger_integration(client, tenant, hub, fake_graph)
+    await direct_agent(ctx, tenant, hub, receiver)
+    path = f"/inbound/messenger/v1/{m.id}"
+    for mid, text in (("m_9", "once"), ("m_9", "once"), ("m_10", "twice")):
+        body = page_event(m.page_id, {"mid": mid, "text": text})
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": facebook_signature(m.app_secret, body),
+        }
+        r = await client.post(path, content=body, headers=headers)
+        assert r.status_code == 200 and r.text == "EVENT_RECEIVED"  # a redelivery is acked
+    await wait_for(lambda: len(receiver.at("agent")) == 2, what="two messages")
+    cid = receiver.at("agent")[0].body["conversationId"]
+    r = await client.get(
+        f"/api/v1/interactions/activities/{cid}", params={"type": "agent"}, headers=tenant.engine
+    )
+    assert [a["message"]["text"] for a in r.json()] == ["once", "twice"]

@@ -109,7 +109,11 @@ async def business_says(
 
 
 async def slack_types(
-    client: httpx.AsyncClient, ws: FakeWorkspace, thread_ts: str, text: str
+    client: httpx.AsyncClient,
+    ws: FakeWorkspace,
+    thread_ts: str,
+    text: str,
+    msg_id: str | None = None,
 ) -> None:
     """An agent typing in the conversation's thread, as Slack's Events API reports it."""
     ts = f"1700000200.{uuid.uuid4().int % 10**6:06d}"
@@ -123,7 +127,7 @@ async def slack_types(
             "text": text,
             "ts": ts,
             "thread_ts": thread_ts,
-            "client_msg_id": str(uuid.uuid4()),
+            "client_msg_id": msg_id or str(uuid.uuid4()),
         },
     }
     raw = orjson.dumps(body)
@@ -352,3 +356,25 @@ async def test_a_refused_slack_command_is_explained_in_the_thread(
     assert "4010: " in thread(fake_slack, first)[2]  # Slack does not control it
     held = await control(client, tenant, cid)
     assert held["integrationId"] == hub.agent.id
+
+
+async def test_an_event_slack_sends_again_is_accepted_once(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tenant: TenantCreds,
+    receiver: Receiver,
+    fake_slack: FakeSlack,
+) -> None:
+    hub = await switchboard_hub(client, ctx, tenant, receiver, fake_slack)
+    cid = await establish(client, tenant, hub, "ada-4")
+    await customer_says(client, tenant, cid, "Hello")
+    await wait_for(lambda: len(posts(fake_slack, hub.ws)) == 1, what="the thread")
+    first = posts(fake_slack, hub.ws)[0]
+    msg_id = str(uuid.uuid4())
+    for _ in range(2):  # Slack re-sends an event it got no answer to within 3 s
+        await slack_types(client, hub.ws, first["ts"], "On it", msg_id=msg_id)
+    history = await client.get(
+        f"/api/v1/interactions/activities/{cid}", params={"type": "customer"}, headers=tenant.engine
+    )
+    texts = [a["message"]["text"] for a in history.json() if a["type"] == "message"]
+    assert texts == ["Hello", "On it"]

@@ -167,3 +167,25 @@ async def test_twilio_outage_is_retried_and_refusal_fails_at_once(
     assert item["attempts"] == 1 and item["lastStatusCode"] == 400
     assert item["conversationId"] == cid
     assert len(fake_twilio.sent) == 1
+
+
+async def test_twilio_retry_of_a_message_is_accepted_once(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tenant: TenantCreds,
+    receiver: Receiver,
+    fake_twilio: FakeTwilio,
+) -> None:
+    hub = (await make_hub(client, tenant))["hubId"]
+    tw = await twilio_integration(client, tenant, hub, fake_twilio)
+    await direct_agent(ctx, tenant, hub, receiver)
+    for sid, text in (("SM7", "first"), ("SM7", "first"), ("SM8", "second")):
+        r = await send_sms(client, tw, {"From": CUSTOMER, "Body": text, "MessageSid": sid})
+        assert r.status_code == 200 and "<Response/>" in r.text  # Twilio stops retrying
+    await wait_for(lambda: len(receiver.at("agent")) == 2, what="two messages")
+    cid = receiver.at("agent")[0].body["conversationId"]
+    r = await client.get(
+        f"/api/v1/interactions/activities/{cid}", params={"type": "agent"}, headers=tenant.engine
+    )
+    assert [a["message"]["text"] for a in r.json()] == ["first", "second"]
+    assert [a["externalId"] for a in r.json()] == ["SM7", "SM8"]

@@ -215,7 +215,10 @@ class MessengerAdapter:
                     continue
                 message = event.get("message")
                 mid = message.get("mid") if isinstance(message, dict) else None
-                messages.append(Inbound(nodes, external_id=mid, binding=str(psid)))
+                # Messenger redelivers unacknowledged webhooks: the mid makes that a no-op.
+                messages.append(
+                    Inbound(nodes, external_id=mid, binding=str(psid), receipt=mid or None)
+                )
         return messages
 
     async def send(self, ctx: AppContext, out: Outgoing) -> int | None:

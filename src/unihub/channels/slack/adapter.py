@@ -346,10 +346,12 @@ class SlackAdapter:
         if thread is None:
             return []  # a thread the engine did not start
         node = {"type": "text", "text": html.unescape(text)}
+        key = str(event.get("client_msg_id") or ts)
         return [
             Inbound(
                 [node],
-                external_id=str(event.get("client_msg_id") or ts),
+                external_id=key,
+                receipt=key,  # Slack re-sends events answered after 3 s: accepted once
                 conversation_id=thread.conversation_id,
                 sender_id=account.id,
             )

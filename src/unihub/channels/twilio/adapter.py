@@ -158,7 +158,9 @@ class TwilioAdapter:
         nodes = _nodes(params)
         if not nodes:
             return []  # an empty SMS: nothing to say
-        return [Inbound(nodes, external_id=params.get("MessageSid"), binding=sender)]
+        sid = params.get("MessageSid")
+        # Twilio retries a webhook it got no answer to: the MessageSid makes that a no-op.
+        return [Inbound(nodes, external_id=sid, binding=sender, receipt=sid or None)]
 
     async def send(self, ctx: AppContext, out: Outgoing) -> int | None:
         node = message_node(out.payload)
