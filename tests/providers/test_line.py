@@ -177,6 +177,13 @@ async def test_line_webhook_endpoint_set_with_public_url(
     [put] = fake_line.requests_to("/v2/bot/channel/webhook/endpoint")
     assert put.method == "PUT" and put.bearer == bot.token
 
+    # Attached again: 701 before LINE is told anything, the first integration keeps its URL.
+    config = {"channelAccessToken": bot.token, "channelSecret": bot.secret}
+    dup = await create(client, tenant, hub, "Line", config)
+    assert dup.status_code == 400 and codes(dup) == [701]
+    assert bot.webhook == f"https://hub.example.com/inbound/line/v1/{iid}"
+    assert len(fake_line.requests_to("/v2/bot/channel/webhook/endpoint")) == 1
+
     # LINE refusing the endpoint undoes the create: nothing stays stored.
     other = fake_line.add_bot(new_bot())
     fake_line.forced["/webhook/endpoint"] = Forced(400, {"message": "Invalid webhook endpoint URL"})
@@ -664,9 +671,12 @@ async def test_line_send_failures(
 async def test_line_unreachable_send_is_unavailable(
     ctx: AppContext, tenant: TenantCreds, fake_line: FakeLine
 ) -> None:
-    bot = new_bot()
+    bot = fake_line.add_bot(new_bot())
     acc = account(str(uuid.uuid4()), tenant, bot)
-    fake_line.mode = "slow"
-    with pytest.raises(Unavailable) as caught:
-        await LINE.send(ctx, outgoing(acc, {"type": "text", "text": "x"}))
-    assert bot.token not in str(caught.value)
+    for mode in ("slow", "error500", "garbage"):
+        fake_line.mode = mode  # type: ignore[assignment]
+        with pytest.raises(Unavailable) as caught:
+            await LINE.send(ctx, outgoing(acc, {"type": "text", "text": "x"}))
+        assert bot.token not in str(caught.value) and "LINE is unavailable" in str(caught.value)
+    fake_line.mode = "ok"
+    assert fake_line.sent == []

@@ -65,7 +65,6 @@ _FILE_TYPES = {"image": "image", "video": "video", "audio": "audio", "file": "at
 class Answer:
     status: int
     body: dict[str, Any]
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 async def _call(
@@ -103,10 +102,12 @@ async def _call(
     try:
         body = orjson.loads(response.content) if response.content.strip() else {}
     except orjson.JSONDecodeError:
-        body = {}
-    if 200 <= status < 300 and not isinstance(body, dict):
-        raise unexpected(PROVIDER, status, secrets)
-    return Answer(status, body if isinstance(body, dict) else {}, response.headers)
+        body = None
+    if not isinstance(body, dict):
+        if status < 300:  # a success LINE would answer in JSON: not LINE (a proxy page)
+            raise unexpected(PROVIDER, status, secrets)
+        body = {}  # a refusal without LINE's error body is still a refusal
+    return Answer(status, body)
 
 
 def _retry_after(header: str | None) -> float | None:
