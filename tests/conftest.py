@@ -50,6 +50,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
         twilio = request.getfixturevalue("fake_twilio_server")
         graph = request.getfixturevalue("fake_graph_server")
         slack = request.getfixturevalue("fake_slack_server")
+        line = request.getfixturevalue("fake_line_server")
         overrides = {
             "twilio_api_url": twilio.base_url,
             "graph_api_url": graph.api_url,
@@ -58,6 +59,8 @@ def settings(request: pytest.FixtureRequest) -> Settings:
             "slack_client_id": slack.client_id,
             "slack_client_secret": slack.client_secret,
             "slack_signing_secret": "test-slack-signing-secret",
+            "line_api_url": line.base_url,
+            "line_data_api_url": line.data_url,
             # Fakes in "slow" mode answer after 3 s; the app gives up sooner.
             "provider_timeout_s": 1.0,
         }

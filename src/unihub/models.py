@@ -1,6 +1,7 @@
 """Every table's model, imported in one place for Alembic and for metadata-wide tools."""
 
 from unihub.activities.models import StoredActivity
+from unihub.channels.line.models import LineFollower, LineReplyToken
 from unihub.channels.slack.models import SlackNonce, SlackThread
 from unihub.commands.models import ResponseCommand, TransferCommand
 from unihub.conversations.models import Conversation, InboundReceipt
@@ -23,6 +24,8 @@ __all__ = [
     "IdempotencyKey",
     "InboundReceipt",
     "Integration",
+    "LineFollower",
+    "LineReplyToken",
     "ResponseCommand",
     "RevokedSecret",
     "SigningKey",

@@ -13,6 +13,7 @@ import pytest
 
 from tests.fakes.base import FakeProvider
 from tests.fakes.graph import FakeGraph
+from tests.fakes.line import FakeLine
 from tests.fakes.server import run_app_in_thread
 from tests.fakes.slack import FakeSlack
 from tests.fakes.twilio import FakeTwilio
@@ -21,6 +22,8 @@ __all__ = [
     "closed_port_url",
     "fake_graph",
     "fake_graph_server",
+    "fake_line",
+    "fake_line_server",
     "fake_slack",
     "fake_slack_server",
     "fake_twilio",
@@ -52,6 +55,17 @@ def fake_graph_server() -> Iterator[FakeGraph]:
 @pytest.fixture(scope="session")
 def fake_slack_server() -> Iterator[FakeSlack]:
     yield from _serve(FakeSlack())
+
+
+@pytest.fixture(scope="session")
+def fake_line_server() -> Iterator[FakeLine]:
+    yield from _serve(FakeLine())
+
+
+@pytest.fixture
+def fake_line(fake_line_server: FakeLine) -> FakeLine:
+    fake_line_server.reset()
+    return fake_line_server
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ answer: retry later).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
@@ -37,6 +37,9 @@ class Setup:
     inbound_id: str | None = None  # how the provider's webhooks name the integration
     external_key: str | None = None  # unique over all hubs: one number/page/team, one hub
     regenerate_keys: bool = False
+    # Called with the new integration's id once it is stored (LINE names its webhook URL by
+    # it); a provider failure there deletes the integration again, so nothing stays stored.
+    on_created: Callable[[uuid.UUID], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

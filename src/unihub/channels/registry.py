@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from unihub.channels.base import ChannelAdapter
+from unihub.channels.line.adapter import LineAdapter
 from unihub.channels.messenger.adapter import MessengerAdapter
 from unihub.channels.slack.adapter import SlackAdapter
 from unihub.channels.twilio.adapter import TwilioAdapter
@@ -11,8 +12,9 @@ from unihub.channels.types import ChannelId
 TWILIO = TwilioAdapter()
 MESSENGER = MessengerAdapter()
 SLACK = SlackAdapter()
+LINE = LineAdapter()
 
-ADAPTERS: dict[ChannelId, ChannelAdapter] = {a.channel: a for a in (TWILIO, MESSENGER, SLACK)}
+ADAPTERS: dict[ChannelId, ChannelAdapter] = {a.channel: a for a in (TWILIO, MESSENGER, SLACK, LINE)}
 
 
 def adapter_for(channel: ChannelId) -> ChannelAdapter | None:

@@ -22,7 +22,7 @@ from starlette.background import BackgroundTask
 from unihub.channels.base import Account, Inbound, InboundRequest
 from unihub.channels.errors import Rejected, SignatureInvalid
 from unihub.channels.messenger.adapter import verify_subscription
-from unihub.channels.registry import MESSENGER, SLACK, TWILIO
+from unihub.channels.registry import LINE, MESSENGER, SLACK, TWILIO
 from unihub.channels.types import ChannelId
 from unihub.conversations import accept
 from unihub.conversations import service as conversations
@@ -176,6 +176,22 @@ async def messenger_events(integrationId: str, request: Request, ctx: Context) -
         raise bad_request(5000, str(exc)) from None
     await _accept_all(ctx, engine_of(request), integration, messages, keep_going=True)
     return PlainTextResponse("EVENT_RECEIVED")
+
+
+@router.post("/inbound/line/v1/{integrationId}")
+async def line_events(integrationId: str, request: Request, ctx: Context) -> Response:
+    """LINE waits briefly for the answer: nothing here calls LINE, the events are only
+    stored (a database outage answers 503 and LINE redelivers)."""
+    iid = parse_guid(str(integrationId), "integrationId")
+    integration, account = await _account(ctx, ChannelId.Line, iid)
+    try:
+        messages = await LINE.receive(ctx, await _inbound_request(request, ctx), account)
+    except SignatureInvalid as exc:
+        raise _refused(exc) from None
+    except Rejected as exc:
+        raise bad_request(5000, str(exc)) from None
+    await _accept_all(ctx, engine_of(request), integration, messages, keep_going=True)
+    return JSON({})
 
 
 @router.post("/inbound/slack/v1/events")

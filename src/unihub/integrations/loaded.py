@@ -26,7 +26,9 @@ from unihub.integrations.models import Integration
 _SOCKET_CHANNELS = frozenset({ChannelId.Direct, ChannelId.WebChat})
 _WEBHOOK_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System, ChannelId.Bot})
 # Channels whose activities go out through the provider's own API (their channel adapter).
-_PROVIDER_CHANNELS = frozenset({ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack})
+_PROVIDER_CHANNELS = frozenset(
+    {ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack, ChannelId.Line}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,7 @@ def _channel_taken(external_key: str) -> ApiError:
         "TwilioSMS": f"Twilio number {ident}",
         "Messenger": f"Messenger page {ident}",
         "Slack": f"Slack team {ident}",
+        "Line": f"LINE bot {ident}",
     }.get(channel, external_key)
     return bad_request(
         701, f"The {what} is already attached to a hub; a channel can be attached only once."
@@ -298,6 +299,13 @@ async def create(
         await ctx.db.transact(lambda s: repo.add(s, row))
     except IntegrityError as exc:
         raise _conflict(exc, data.name, prepared.external_key, hub_id) from None
+    if prepared.on_created is not None:
+        try:
+            await prepared.on_created(row.id)
+        except (Rejected, Unavailable) as exc:
+            async with ctx.db.write() as s:
+                await repo.remove(s, tenant_id, row.id)
+            raise _provider_error(exc) from None
     return to_wire(ctx, row)
 
 
