@@ -1,6 +1,6 @@
 """line: reply tokens of received LINE events, and who follows each LINE bot
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-01 20:20:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import unihub.core.orm
 
-revision = "0017"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
