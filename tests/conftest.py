@@ -50,6 +50,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
         twilio = request.getfixturevalue("fake_twilio_server")
         graph = request.getfixturevalue("fake_graph_server")
         slack = request.getfixturevalue("fake_slack_server")
+        telegram = request.getfixturevalue("fake_telegram_server")
         overrides = {
             "twilio_api_url": twilio.base_url,
             "graph_api_url": graph.api_url,
@@ -58,6 +59,11 @@ def settings(request: pytest.FixtureRequest) -> Settings:
             "slack_client_id": slack.client_id,
             "slack_client_secret": slack.client_secret,
             "slack_signing_secret": "test-slack-signing-secret",
+            "telegram_api_url": telegram.base_url,
+            # Providers call the ASGI test client's host; Telegram bots get webhooks there.
+            "public_url": "http://unihub.test",
+            "telegram_poll_timeout_s": 1,
+            "telegram_poll_lease_s": 3.0,
             # Fakes in "slow" mode answer after 3 s; the app gives up sooner.
             "provider_timeout_s": 1.0,
         }

@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.engine = EngineRuntime(ctx, periodic_tasks())
+    app.state.engine.services.extend(engine_services(ctx, app.state.engine))
     wire_domains()
     install_error_handlers(app)
     builtin = list(app.router.routes)
@@ -120,6 +121,13 @@ def periodic_tasks() -> tuple[PeriodicTask, ...]:
     from unihub.identity.tasks import TASKS as identity
 
     return (*conversations, *identity)
+
+
+def engine_services(ctx: AppContext, engine: EngineRuntime) -> list[Any]:
+    """Per-process work beside the delivery worker, started and stopped with it."""
+    from unihub.inbound.telegram_polling import TelegramPolling
+
+    return [TelegramPolling(ctx, engine)]
 
 
 def wire_domains() -> None:

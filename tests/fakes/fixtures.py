@@ -15,6 +15,7 @@ from tests.fakes.base import FakeProvider
 from tests.fakes.graph import FakeGraph
 from tests.fakes.server import run_app_in_thread
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "fake_graph_server",
     "fake_slack",
     "fake_slack_server",
+    "fake_telegram",
+    "fake_telegram_server",
     "fake_twilio",
     "fake_twilio_server",
 ]
@@ -52,6 +55,17 @@ def fake_graph_server() -> Iterator[FakeGraph]:
 @pytest.fixture(scope="session")
 def fake_slack_server() -> Iterator[FakeSlack]:
     yield from _serve(FakeSlack())
+
+
+@pytest.fixture(scope="session")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    yield from _serve(FakeTelegram())
+
+
+@pytest.fixture
+def fake_telegram(fake_telegram_server: FakeTelegram) -> FakeTelegram:
+    fake_telegram_server.reset()
+    return fake_telegram_server
 
 
 @pytest.fixture

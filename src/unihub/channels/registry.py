@@ -5,14 +5,18 @@ from __future__ import annotations
 from unihub.channels.base import ChannelAdapter
 from unihub.channels.messenger.adapter import MessengerAdapter
 from unihub.channels.slack.adapter import SlackAdapter
+from unihub.channels.telegram.adapter import TelegramAdapter
 from unihub.channels.twilio.adapter import TwilioAdapter
 from unihub.channels.types import ChannelId
 
 TWILIO = TwilioAdapter()
 MESSENGER = MessengerAdapter()
 SLACK = SlackAdapter()
+TELEGRAM = TelegramAdapter()
 
-ADAPTERS: dict[ChannelId, ChannelAdapter] = {a.channel: a for a in (TWILIO, MESSENGER, SLACK)}
+ADAPTERS: dict[ChannelId, ChannelAdapter] = {
+    a.channel: a for a in (TWILIO, MESSENGER, SLACK, TELEGRAM)
+}
 
 
 def adapter_for(channel: ChannelId) -> ChannelAdapter | None:

@@ -26,7 +26,9 @@ from unihub.integrations.models import Integration
 _SOCKET_CHANNELS = frozenset({ChannelId.Direct, ChannelId.WebChat})
 _WEBHOOK_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System, ChannelId.Bot})
 # Channels whose activities go out through the provider's own API (their channel adapter).
-_PROVIDER_CHANNELS = frozenset({ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack})
+_PROVIDER_CHANNELS = frozenset(
+    {ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack, ChannelId.Telegram}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,5 +174,13 @@ async def of_hub(s: AsyncSession, hub_id: uuid.UUID) -> list[LoadedIntegration]:
         select(Integration)
         .where(Integration.hub_id == hub_id)
         .order_by(Integration.created, Integration.id)
+    )
+    return [LoadedIntegration.from_row(row) for row in (await s.execute(stmt)).scalars()]
+
+
+async def active_of_channel(s: AsyncSession, channel: ChannelId) -> list[LoadedIntegration]:
+    """Every active integration of one channel, over all tenants (Telegram's pollers)."""
+    stmt = select(Integration).where(
+        Integration.channel_id == int(channel), Integration.status_id == INTEGRATION_ACTIVE
     )
     return [LoadedIntegration.from_row(row) for row in (await s.execute(stmt)).scalars()]
