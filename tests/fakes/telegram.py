@@ -6,6 +6,7 @@ users, unknown chats, 429 with retry_after)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
@@ -186,10 +187,8 @@ class FakeTelegram(FakeProvider):
                 if batch or self._loop.time() >= deadline:
                     break
                 event.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), deadline - self._loop.time())
-                except TimeoutError:
-                    pass
         finally:
             bot.polling_now -= 1
         hook = self.on_batch
