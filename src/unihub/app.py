@@ -117,10 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def periodic_tasks() -> tuple[PeriodicTask, ...]:
     """Every domain's periodic work (`<domain>/tasks.py`), run by each process's engine."""
+    from unihub.channels.telegram.tasks import TASKS as telegram
     from unihub.conversations.tasks import TASKS as conversations
     from unihub.identity.tasks import TASKS as identity
 
-    return (*conversations, *identity)
+    return (*conversations, *identity, *telegram)
 
 
 def engine_services(ctx: AppContext, engine: EngineRuntime) -> list[Any]:

@@ -491,3 +491,29 @@ def test_split_text_keeps_every_character(text: str) -> None:
     pieces = split_text(text)
     assert all(0 < len(p) <= 4096 for p in pieces)
     assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+
+
+async def test_old_buttons_are_purged(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tenant: TenantCreds,
+    receiver: Receiver,
+    fake_telegram: FakeTelegram,
+) -> None:
+    from datetime import timedelta
+
+    from unihub.channels.telegram.models import TelegramButton
+    from unihub.channels.telegram.tasks import BUTTONS_KEPT, purge_buttons
+    from unihub.core.timestamps import utcnow
+
+    bot, agent, cid = await scene(client, ctx, tenant, receiver, fake_telegram)
+    await reply(client, tenant, cid, agent, {"type": "text", "text": "Go", "actions": [
+        {"type": "postback", "title": "Go", "payload": "GO"}]})  # fmt: skip
+    await wait_for(lambda: bool(fake_telegram.sent(bot.token, "sendMessage")), what="the send")
+    stmt = select(TelegramButton).where(TelegramButton.integration_id == uuid.UUID(bot.id))
+    assert await purge_buttons(ctx, utcnow()) >= 0
+    async with ctx.db.read() as s:
+        assert len((await s.execute(stmt)).scalars().all()) == 1
+    await purge_buttons(ctx, utcnow() + BUTTONS_KEPT + timedelta(seconds=1))
+    async with ctx.db.read() as s:
+        assert (await s.execute(stmt)).scalars().all() == []
