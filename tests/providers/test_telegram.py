@@ -482,6 +482,8 @@ async def test_long_polling_in_process(
     )
     assert r.status_code == 200, r.text
     await wait_for(lambda: len(receiver.at("agent")) == 4, what="the update kept while paused")
+    r = await client.delete(f"/api/v1/integrations/{iid}", headers=tenant.portal)
+    assert r.status_code in (200, 204)  # and this session's poller stops with it
 
 
 @pytest.mark.parametrize("text", ["a" * 4096, "a" * 4097, ("word " * 2000).strip()])
