@@ -51,6 +51,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
         graph = request.getfixturevalue("fake_graph_server")
         slack = request.getfixturevalue("fake_slack_server")
         line = request.getfixturevalue("fake_line_server")
+        telegram = request.getfixturevalue("fake_telegram_server")
         overrides = {
             "twilio_api_url": twilio.base_url,
             "graph_api_url": graph.api_url,
@@ -61,6 +62,11 @@ def settings(request: pytest.FixtureRequest) -> Settings:
             "slack_signing_secret": "test-slack-signing-secret",
             "line_api_url": line.base_url,
             "line_data_api_url": line.data_url,
+            "telegram_api_url": telegram.base_url,
+            # Providers call the ASGI test client's host; Telegram bots get webhooks there.
+            "public_url": "http://unihub.test",
+            "telegram_poll_timeout_s": 1,
+            "telegram_poll_lease_s": 3.0,
             # Fakes in "slow" mode answer after 3 s; the app gives up sooner.
             "provider_timeout_s": 1.0,
         }

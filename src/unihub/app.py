@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.engine = EngineRuntime(ctx, periodic_tasks())
+    app.state.engine.services.extend(engine_services(ctx, app.state.engine))
     wire_domains()
     install_error_handlers(app)
     builtin = list(app.router.routes)
@@ -116,10 +117,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def periodic_tasks() -> tuple[PeriodicTask, ...]:
     """Every domain's periodic work (`<domain>/tasks.py`), run by each process's engine."""
+    from unihub.channels.telegram.tasks import TASKS as telegram
     from unihub.conversations.tasks import TASKS as conversations
     from unihub.identity.tasks import TASKS as identity
 
-    return (*conversations, *identity)
+    return (*conversations, *identity, *telegram)
+
+
+def engine_services(ctx: AppContext, engine: EngineRuntime) -> list[Any]:
+    """Per-process work beside the delivery worker, started and stopped with it."""
+    from unihub.inbound.telegram_polling import TelegramPolling
+
+    return [TelegramPolling(ctx, engine)]
 
 
 def wire_domains() -> None:

@@ -3,6 +3,7 @@
 from unihub.activities.models import StoredActivity
 from unihub.channels.line.models import LineFollower, LineReplyToken
 from unihub.channels.slack.models import SlackNonce, SlackThread
+from unihub.channels.telegram.models import TelegramButton, TelegramPoll
 from unihub.commands.models import ResponseCommand, TransferCommand
 from unihub.conversations.models import Conversation, InboundReceipt
 from unihub.core.orm import Base
@@ -32,6 +33,8 @@ __all__ = [
     "SlackNonce",
     "SlackThread",
     "StoredActivity",
+    "TelegramButton",
+    "TelegramPoll",
     "Tenant",
     "TransferCommand",
 ]

@@ -16,6 +16,7 @@ from tests.fakes.graph import FakeGraph
 from tests.fakes.line import FakeLine
 from tests.fakes.server import run_app_in_thread
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "fake_line_server",
     "fake_slack",
     "fake_slack_server",
+    "fake_telegram",
+    "fake_telegram_server",
     "fake_twilio",
     "fake_twilio_server",
 ]
@@ -66,6 +69,17 @@ def fake_line_server() -> Iterator[FakeLine]:
 def fake_line(fake_line_server: FakeLine) -> FakeLine:
     fake_line_server.reset()
     return fake_line_server
+
+
+@pytest.fixture(scope="session")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    yield from _serve(FakeTelegram())
+
+
+@pytest.fixture
+def fake_telegram(fake_telegram_server: FakeTelegram) -> FakeTelegram:
+    fake_telegram_server.reset()
+    return fake_telegram_server
 
 
 @pytest.fixture

@@ -31,6 +31,13 @@ from unihub.integrations.models import Integration
 USER = "U4af4980629a1b2c3d4e5f6a7b8c9d0e1"
 
 
+@pytest.fixture(autouse=True)
+def no_public_url(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session's settings name a public URL for Telegram's webhooks; these tests attach
+    LINE bots without one unless they say so (LINE wants an https endpoint)."""
+    monkeypatch.setattr(ctx.settings, "public_url", None)
+
+
 async def line_integration(
     client: httpx.AsyncClient, t: TenantCreds, hub: str, fake: FakeLine
 ) -> tuple[str, FakeBot]:

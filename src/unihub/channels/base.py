@@ -13,9 +13,9 @@ answer: retry later).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -37,9 +37,6 @@ class Setup:
     inbound_id: str | None = None  # how the provider's webhooks name the integration
     external_key: str | None = None  # unique over all hubs: one number/page/team, one hub
     regenerate_keys: bool = False
-    # Called with the new integration's id once it is stored (LINE names its webhook URL by
-    # it); a provider failure there deletes the integration again, so nothing stays stored.
-    on_created: Callable[[uuid.UUID], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +72,8 @@ class Inbound:
     # The provider's id of this event (Telegram update_id, LINE webhookEventId): accepted
     # once per integration, however often the provider delivers it.
     receipt: str | None = None
+    # Conversation properties ({"profile": {...}}) used when this message opens one.
+    properties: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +118,13 @@ class ChannelAdapter(Protocol):
         """Send one row; the provider's HTTP status, or None when it has no provider form
         (events such as typing indicators)."""
         ...
+
+
+@runtime_checkable
+class Attachable(Protocol):
+    """An adapter that must tell its provider where to send events once the integration
+    exists (Telegram's setWebhook), and when it goes (deleted or paused)."""
+
+    async def attached(self, ctx: AppContext, account: Account) -> None: ...
+
+    async def detached(self, ctx: AppContext, account: Account) -> None: ...

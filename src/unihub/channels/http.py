@@ -30,9 +30,12 @@ async def request_json(
     path: str,
     *,
     secrets: Sequence[str] = (),
+    interpret: frozenset[int] = frozenset(),
     **kwargs: Any,
 ) -> tuple[int, JsonObject]:
-    """Return (status, JSON object) for answers the caller must interpret (2xx and 4xx).
+    """Return (status, JSON object) for answers the caller must interpret (2xx and 4xx;
+    `interpret` adds statuses otherwise unavailable, e.g. Telegram's 429 whose body says how
+    long to wait).
 
     The httpx timeout bounds each phase; the outer `asyncio.timeout` also bounds the whole
     call so a provider trickling bytes cannot hold a request open longer than `timeout_s`.
@@ -47,11 +50,13 @@ async def request_json(
         raise _unavailable(provider, reason, secrets) from None
 
     status = response.status_code
-    if status >= 500:
+    if status in interpret:
+        pass
+    elif status >= 500:
         raise _unavailable(provider, f"it answered HTTP {status}", secrets)
-    if status in (408, 429):
+    elif status in (408, 429):
         raise _unavailable(provider, f"it is throttling requests (HTTP {status})", secrets)
-    if not (200 <= status < 300 or 400 <= status < 500):
+    elif not (200 <= status < 300 or 400 <= status < 500):
         raise _unavailable(provider, f"unexpected answer HTTP {status}", secrets)
     try:
         body = json.loads(response.content)

@@ -6,6 +6,7 @@ from unihub.channels.base import ChannelAdapter
 from unihub.channels.line.adapter import LineAdapter
 from unihub.channels.messenger.adapter import MessengerAdapter
 from unihub.channels.slack.adapter import SlackAdapter
+from unihub.channels.telegram.adapter import TelegramAdapter
 from unihub.channels.twilio.adapter import TwilioAdapter
 from unihub.channels.types import ChannelId
 
@@ -13,8 +14,11 @@ TWILIO = TwilioAdapter()
 MESSENGER = MessengerAdapter()
 SLACK = SlackAdapter()
 LINE = LineAdapter()
+TELEGRAM = TelegramAdapter()
 
-ADAPTERS: dict[ChannelId, ChannelAdapter] = {a.channel: a for a in (TWILIO, MESSENGER, SLACK, LINE)}
+ADAPTERS: dict[ChannelId, ChannelAdapter] = {
+    a.channel: a for a in (TWILIO, MESSENGER, SLACK, LINE, TELEGRAM)
+}
 
 
 def adapter_for(channel: ChannelId) -> ChannelAdapter | None:

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # exceed the 10 s webhook timeout), and how often idle workers poll the outbox.
     delivery_lease_s: float = Field(default=30.0, gt=0)
     delivery_poll_s: float = Field(default=1.0, gt=0)
+    # Telegram without `public_url` (long polling): how long one getUpdates waits for news,
+    # and how long a process's claim on polling one bot lasts unrenewed (it is renewed at
+    # every poll, so it must exceed the wait plus `provider_timeout_s`).
+    telegram_poll_timeout_s: int = Field(default=25, ge=0, le=50)
+    telegram_poll_lease_s: float = Field(default=60.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Protocol
 
 from fastapi import Request
 from starlette.requests import HTTPConnection
@@ -16,6 +17,15 @@ from unihub.delivery.sockets import SocketHub
 from unihub.delivery.worker import DeliveryWorker
 
 
+class Service(Protocol):
+    """Per-process work started after the worker and stopped before it (the app adds
+    them: e.g. Telegram's pollers, which accept activities and so sit above the engine)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class EngineRuntime:
     def __init__(self, ctx: AppContext, tasks: Sequence[PeriodicTask] = ()) -> None:
         self.ctx = ctx
@@ -24,12 +34,17 @@ class EngineRuntime:
         self.sockets = SocketHub()
         self.notifier: Notifier = make_notifier(ctx.settings, self.wake)
         self.worker = DeliveryWorker(ctx, self.clock, self.sockets, self.wake, tasks)
+        self.services: list[Service] = []
 
     async def start(self) -> None:
         await self.notifier.start()
         await self.worker.start()
+        for service in self.services:
+            await service.start()
 
     async def stop(self) -> None:
+        for service in reversed(self.services):
+            await service.stop()
         await self.worker.stop()
         await self.notifier.stop()
 

@@ -22,7 +22,8 @@ from starlette.background import BackgroundTask
 from unihub.channels.base import Account, Inbound, InboundRequest
 from unihub.channels.errors import Rejected, SignatureInvalid
 from unihub.channels.messenger.adapter import verify_subscription
-from unihub.channels.registry import LINE, MESSENGER, SLACK, TWILIO
+from unihub.channels.registry import LINE, MESSENGER, SLACK, TELEGRAM, TWILIO
+from unihub.channels.telegram.adapter import parse_update
 from unihub.channels.types import ChannelId
 from unihub.conversations import accept
 from unihub.conversations import service as conversations
@@ -108,17 +109,15 @@ async def _accept_one(
 ) -> None:
     conversation_id = message.conversation_id
     if conversation_id is None:
+        request: dict[str, object] = {
+            "integrationId": str(integration.id),
+            "binding": message.binding,
+            "channelType": integration.channel_name,
+        }
+        if message.properties:
+            request["properties"] = message.properties
         established = await conversations.establish(
-            ctx,
-            engine,
-            integration.tenant_id,
-            JsonBody.of(
-                {
-                    "integrationId": str(integration.id),
-                    "binding": message.binding,
-                    "channelType": integration.channel_name,
-                }
-            ),
+            ctx, engine, integration.tenant_id, JsonBody.of(request)
         )
         conversation_id = uuid.UUID(established["conversationId"])
     for n, node in enumerate(message.nodes):
@@ -227,3 +226,21 @@ async def _tell(
     for conversation_id, text in notices:
         if conversation_id is not None:
             await SLACK.tell(ctx, account, conversation_id, text)
+
+
+@router.post("/inbound/telegram/v1/{integrationId}")
+async def telegram_update(integrationId: str, request: Request, ctx: Context) -> Response:
+    iid = parse_guid(str(integrationId), "integrationId")
+    integration, account = await _account(ctx, ChannelId.Telegram, iid)
+    try:
+        TELEGRAM.check_secret(await _inbound_request(request, ctx), account)
+        update = await TELEGRAM.read_update(ctx, account, parse_update(await request.body()))
+    except SignatureInvalid as exc:
+        raise _refused(exc) from None
+    except Rejected as exc:
+        raise bad_request(5000, str(exc)) from None
+    await _accept_all(ctx, engine_of(request), integration, update.messages, keep_going=True)
+    if update.callback_query_id is not None:
+        answer = BackgroundTask(TELEGRAM.answer_callback, ctx, account, update.callback_query_id)
+        return JSON({}, background=answer)
+    return JSON({})

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.channels.base import Account
+from unihub.channels.registry import ADAPTERS
 from unihub.channels.types import INTEGRATION_ACTIVE, ChannelId
 from unihub.core.security import SecretBox
 from unihub.core.validation import get_ignoring_case
@@ -25,10 +26,9 @@ from unihub.integrations.models import Integration
 # webhook (Direct/BYOI and the WebChat widget).
 _SOCKET_CHANNELS = frozenset({ChannelId.Direct, ChannelId.WebChat})
 _WEBHOOK_CHANNELS = frozenset({ChannelId.Direct, ChannelId.System, ChannelId.Bot})
-# Channels whose activities go out through the provider's own API (their channel adapter).
-_PROVIDER_CHANNELS = frozenset(
-    {ChannelId.TwilioSMS, ChannelId.Messenger, ChannelId.Slack, ChannelId.Line}
-)
+# Channels whose activities go out through the provider's own API: every channel with an
+# adapter (`channels.registry`), so a new provider needs no line here.
+_PROVIDER_CHANNELS = frozenset(ADAPTERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,5 +174,13 @@ async def of_hub(s: AsyncSession, hub_id: uuid.UUID) -> list[LoadedIntegration]:
         select(Integration)
         .where(Integration.hub_id == hub_id)
         .order_by(Integration.created, Integration.id)
+    )
+    return [LoadedIntegration.from_row(row) for row in (await s.execute(stmt)).scalars()]
+
+
+async def active_of_channel(s: AsyncSession, channel: ChannelId) -> list[LoadedIntegration]:
+    """Every active integration of one channel, over all tenants (Telegram's pollers)."""
+    stmt = select(Integration).where(
+        Integration.channel_id == int(channel), Integration.status_id == INTEGRATION_ACTIVE
     )
     return [LoadedIntegration.from_row(row) for row in (await s.execute(stmt)).scalars()]

@@ -13,6 +13,7 @@ the customer needs it to verify webhooks.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -21,11 +22,16 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from unihub.activities.schemas import MESSAGES_ADAPTER, error_path
-from unihub.channels.base import Setup
+from unihub.channels.base import Attachable, Setup
 from unihub.channels.errors import Rejected, Unavailable
 from unihub.channels.registry import ADAPTERS, SLACK, adapter_for
 from unihub.channels.slack.adapter import NonceInvalid
-from unihub.channels.types import FIXED_INTEGRATION_TYPE, ChannelId, channel_from
+from unihub.channels.types import (
+    FIXED_INTEGRATION_TYPE,
+    INTEGRATION_ACTIVE,
+    ChannelId,
+    channel_from,
+)
 from unihub.core.context import AppContext
 from unihub.core.database import is_foreign_key_violation, is_unique_violation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
@@ -43,6 +49,7 @@ from unihub.core.validation import (
 from unihub.hubs import repository as hubs_repo
 from unihub.hubs import service as hubs_service
 from unihub.integrations import repository as repo
+from unihub.integrations.loaded import LoadedIntegration
 from unihub.integrations.models import Integration
 from unihub.integrations.schemas import (
     DirectConfig,
@@ -51,6 +58,8 @@ from unihub.integrations.schemas import (
     SystemConfig,
     WebChatConfig,
 )
+
+log = logging.getLogger("unihub.integrations")
 
 # Project error codes (docs/error-codes.md).
 PROVIDER_REJECTED = 702
@@ -86,6 +95,7 @@ def _channel_taken(external_key: str) -> ApiError:
         "Messenger": f"Messenger page {ident}",
         "Slack": f"Slack team {ident}",
         "Line": f"LINE bot {ident}",
+        "Telegram": f"Telegram bot {ident}",
     }.get(channel, external_key)
     return bad_request(
         701, f"The {what} is already attached to a hub; a channel can be attached only once."
@@ -299,14 +309,36 @@ async def create(
         await ctx.db.transact(lambda s: repo.add(s, row))
     except IntegrityError as exc:
         raise _conflict(exc, data.name, prepared.external_key, hub_id) from None
-    if prepared.on_created is not None:
-        try:
-            await prepared.on_created(row.id)
-        except (Rejected, Unavailable) as exc:
-            async with ctx.db.write() as s:
-                await repo.remove(s, tenant_id, row.id)
-            raise _provider_error(exc) from None
+    if row.status_id == INTEGRATION_ACTIVE:
+        await _attach_or_undo(ctx, row)
     return to_wire(ctx, row)
+
+
+async def _attach_or_undo(ctx: AppContext, row: Integration) -> None:
+    """Tell the provider where to send events (Telegram's setWebhook) once the row exists,
+    so its id is in the URL and a bot already attached elsewhere (701) is never re-pointed;
+    when the provider says no, the row goes again: nothing stays stored."""
+    adapter = adapter_for(ChannelId(row.channel_id))
+    if not isinstance(adapter, Attachable):
+        return
+    try:
+        await adapter.attached(ctx, LoadedIntegration.from_row(row).account(ctx.box))
+    except (Rejected, Unavailable) as exc:
+        async with ctx.db.write() as s:
+            await repo.remove(s, row.tenant_id, row.id)
+        raise _provider_error(exc) from None
+
+
+async def _detach(ctx: AppContext, row: Integration) -> None:
+    """Deleted or paused: the provider stops calling (best effort: the row is gone or
+    paused either way, and a paused or unknown integration's webhooks are refused)."""
+    adapter = adapter_for(ChannelId(row.channel_id))
+    if not isinstance(adapter, Attachable):
+        return
+    try:
+        await adapter.detached(ctx, LoadedIntegration.from_row(row).account(ctx.box))
+    except (Rejected, Unavailable) as exc:
+        log.warning("detaching integration %s from its provider failed: %s", row.id, exc)
 
 
 async def _require(ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> Integration:
@@ -357,6 +389,16 @@ async def update(
             )
     if not values:
         return to_wire(ctx, current)
+    resuming = values.get("status_id") == INTEGRATION_ACTIVE != current.status_id
+    pausing = current.status_id == INTEGRATION_ACTIVE != values.get("status_id", INTEGRATION_ACTIVE)
+    if resuming and isinstance(adapter_for(channel), Attachable):
+        # Re-pointed before the status changes: a refusal leaves it paused, as it was.
+        adapter = adapter_for(channel)
+        assert isinstance(adapter, Attachable)
+        try:
+            await adapter.attached(ctx, LoadedIntegration.from_row(current).account(ctx.box))
+        except (Rejected, Unavailable) as exc:
+            raise _provider_error(exc) from None
     values["modified"] = utcnow()
     try:
         async with ctx.db.write() as s:
@@ -366,6 +408,8 @@ async def update(
             await repo.update_fields(s, row, values)
     except IntegrityError as exc:
         raise _conflict(exc, str(data.name), None, current.hub_id) from None
+    if pausing:
+        await _detach(ctx, row)
     return to_wire(ctx, row)
 
 
@@ -386,8 +430,11 @@ async def create_or_update(
 
 async def delete(ctx: AppContext, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> None:
     async with ctx.db.write() as s:
-        if not await repo.remove(s, tenant_id, integration_id):
+        row = await repo.get(s, tenant_id, integration_id)
+        if row is None or not await repo.remove(s, tenant_id, integration_id):
             raise integration_not_found(integration_id)
+    if row.status_id == INTEGRATION_ACTIVE:
+        await _detach(ctx, row)
 
 
 async def list_page(

@@ -501,31 +501,36 @@ class LineAdapter:
         name = text_field(answer.body, "displayName")
         if user_id is None or basic_id is None or name is None:
             raise unexpected(PROVIDER, answer.status, secrets)
-        on_created = None
-        if ctx.settings.public_url:
-            base = ctx.settings.public_url.rstrip("/")
-
-            async def on_created(integration_id: uuid.UUID) -> None:
-                endpoint = f"{base}/inbound/line/v1/{integration_id}"
-                put = await _call(
-                    ctx,
-                    "PUT",
-                    "/v2/bot/channel/webhook/endpoint",
-                    token,
-                    secrets=secrets,
-                    json={"endpoint": endpoint},
-                )
-                if put.status >= 400:
-                    raise _rejected(put, "the webhook endpoint", secrets)
-
         return Setup(
             "Customer",
             {"botUserId": user_id, "basicId": basic_id, "displayName": name},
             secrets={"channelAccessToken": token, "channelSecret": config.channel_secret},
             inbound_id=user_id,
             external_key=f"Line:{user_id}",
-            on_created=on_created,
         )
+
+    async def attached(self, ctx: AppContext, account: Account) -> None:
+        """With `UNIHUB_PUBLIC_URL`, LINE is told the webhook URL (it names the new
+        integration, so this runs once the row exists; a refusal removes the row)."""
+        if not ctx.settings.public_url:
+            return
+        token = account.secrets.get("channelAccessToken", "")
+        secrets = [token, account.secrets.get("channelSecret", "")]
+        endpoint = f"{ctx.settings.public_url.rstrip('/')}/inbound/line/v1/{account.id}"
+        put = await _call(
+            ctx,
+            "PUT",
+            "/v2/bot/channel/webhook/endpoint",
+            token,
+            secrets=secrets,
+            json={"endpoint": endpoint},
+        )
+        if put.status >= 400:
+            raise _rejected(put, "the webhook endpoint", secrets)
+
+    async def detached(self, ctx: AppContext, account: Account) -> None:
+        """LINE has no call to unset an endpoint: a paused integration's webhooks are
+        refused and a deleted one's are 404, until the business points the bot elsewhere."""
 
     async def receive(
         self, ctx: AppContext, request: InboundRequest, account: Account

@@ -158,7 +158,7 @@ async def _call(
     *,
     what: str,
     secrets: list[str],
-    **kwargs: object,
+    **kwargs: Any,
 ) -> JsonObject:
     status, body = await request_json(
         PROVIDER,

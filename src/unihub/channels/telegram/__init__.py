@@ -1,0 +1,1 @@
+"""Telegram: a bot as a customer channel (docs/channels.md)."""
