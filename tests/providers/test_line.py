@@ -383,7 +383,18 @@ async def test_line_follow_and_unfollow_recorded(
     late = {**follow, "deliveryContext": {"isRedelivery": True}}
     assert (await fake_line.deliver(client, iid, bot, [late])).status_code == 200
     assert await following() is False
-    assert receiver.at("agent") == []  # follows are not messages
+    # Each change is an event of the customer's conversation, once.
+    await wait_for(lambda: len(receiver.at("agent")) == 2, what="follow and unfollow events")
+    events = [r.activity for r in receiver.at("agent")]
+    assert [e["type"] for e in events] == ["event", "event"]
+    assert [e["event"]["payloadType"] for e in events] == ["line.follow", "line.unfollow"]
+    assert [e["event"]["payload"] for e in events] == [{"following": True}, {"following": False}]
+    assert events[0]["eventTrigger"] == "event:customer"
+    cid = receiver.at("agent")[0].body["conversationId"]
+    history = await client.get(
+        f"/api/v1/interactions/activities/{cid}", params={"type": "agent"}, headers=tenant.engine
+    )
+    assert len(history.json()) == 2  # the late redelivery stored nothing
 
 
 async def test_line_postback_comes_back_as_its_action(

@@ -74,6 +74,8 @@ class Inbound:
     receipt: str | None = None
     # Conversation properties ({"profile": {...}}) used when this message opens one.
     properties: dict[str, Any] | None = None
+    # "message", or "event" for what the customer did rather than said (LINE's follow).
+    kind: str = "message"
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,7 +121,7 @@ async def _accept_one(
         )
         conversation_id = uuid.UUID(established["conversationId"])
     for n, node in enumerate(message.nodes):
-        body: dict[str, object] = {"type": "message", "message": node}
+        body: dict[str, object] = {"type": message.kind, message.kind: node}
         if message.external_id:
             body["externalId"] = message.external_id if n == 0 else f"{message.external_id}:{n}"
         if message.sender_id is not None:

@@ -268,7 +268,24 @@ def _parse(ctx: AppContext, account: Account, body: Mapping[str, Any]) -> _Parse
             data = event["postback"].get("data")
             node = decode_data(data) if isinstance(data, str) and data else None
         elif kind in ("follow", "unfollow"):
-            parsed.follows.append((user, kind == "follow", _event_time(event)))
+            following = kind == "follow"
+            parsed.follows.append((user, following, _event_time(event)))
+            # Recorded in the conversation too: a bot can greet a new follower, and agents
+            # see that a customer blocked the bot (pushes to them will fail).
+            follow_node = {
+                "type": "payload",
+                "payloadType": f"line.{kind}",
+                "payload": {"following": following},
+            }
+            parsed.messages.append(
+                Inbound(
+                    [follow_node],
+                    external_id=event_id,
+                    binding=user,
+                    receipt=event_id,
+                    kind="event",
+                )
+            )
         reply_token = text_field(event, "replyToken")
         # A redelivered event's token is long expired; follow tokens are kept too.
         if reply_token and not redelivered and kind in ("message", "postback", "follow"):
