@@ -4,6 +4,7 @@ replies rendered as Bot API calls, refusals and throttling, pause/delete, and lo
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from dataclasses import dataclass, replace
@@ -107,8 +108,12 @@ async def test_create_verifies_the_token_and_points_the_bot_at_us(
 
 
 async def test_create_failures_store_nothing_and_hide_the_token(
-    client: httpx.AsyncClient, tenant: TenantCreds, fake_telegram: FakeTelegram
+    client: httpx.AsyncClient,
+    tenant: TenantCreds,
+    fake_telegram: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # the token is in Telegram's URLs: never in a log line
     hub = (await make_hub(client, tenant))["hubId"]
     _, unknown = new_token()
     r = await create(client, tenant, hub, "Telegram", {"botToken": unknown})
@@ -133,6 +138,7 @@ async def test_create_failures_store_nothing_and_hide_the_token(
     # And once Telegram answers again, the same bot attaches (nothing half-stored).
     r = await create(client, tenant, hub, "Telegram", {"botToken": token})
     assert r.status_code == 200, r.text
+    assert caplog.records and token not in caplog.text and unknown not in caplog.text
 
 
 async def test_webhook_secret_token_is_required(
