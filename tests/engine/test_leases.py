@@ -39,8 +39,12 @@ class Scene:
     accepted: list[int]
 
 
-async def _scene(tmp: Path, name: str, receiver: Receiver) -> tuple[Scene, Server]:
-    """A server whose only receiver hangs (the gate), with MESSAGES accepted activities."""
+async def _scene(
+    tmp: Path, name: str, receiver: Receiver, *, witness: bool = False
+) -> tuple[Scene, Server, Server | None]:
+    """A server whose only receiver hangs (the gate), with MESSAGES accepted activities.
+    `witness`: a second live process, started before anything is posted, so the time the
+    first delivery hangs (bounded by the 10 s webhook timeout) starts only once both run."""
     database_url = await _kill_database(tmp, name)
     env = server_env(tmp, database_url, **LONG_LEASE)
     creds = await _cli(env, "tenants", "create", "--name", name)
@@ -49,13 +53,17 @@ async def _scene(tmp: Path, name: str, receiver: Receiver) -> tuple[Scene, Serve
     box = SecretBox(secret_key_material(settings))
     receiver.gate = threading.Event()
     server = await start_server(env)
+    other = None
     try:
+        other = await start_server(env) if witness else None
         scene = await _fill(server, creds, db, box, receiver, env)
     except BaseException:
         server.kill()  # never leave a server polling the test database
+        if other is not None:
+            other.kill()
         await db.dispose()
         raise
-    return scene, server
+    return scene, server, other
 
 
 async def _fill(
@@ -117,7 +125,7 @@ def _delivered_in_order(receiver: Receiver, scene: Scene) -> None:
 async def test_a_restarted_process_takes_back_its_predecessors_leases_at_once(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    scene, first = await _scene(tmp_path, "unihub_leases_restart", receiver)
+    scene, first, _ = await _scene(tmp_path, "unihub_leases_restart", receiver)
     try:
         held = await _leases(scene.db, scene.conversation_id)
         assert len(held) == 1 and None not in held.values()  # leased, and by whom
@@ -141,12 +149,13 @@ async def test_a_restarted_process_takes_back_its_predecessors_leases_at_once(
 
 
 async def test_a_live_process_leases_are_never_taken(tmp_path: Path, receiver: Receiver) -> None:
-    scene, first = await _scene(tmp_path, "unihub_leases_live", receiver)
-    second = await start_server(scene.env)
+    scene, first, second = await _scene(tmp_path, "unihub_leases_live", receiver, witness=True)
+    assert second is not None
     try:
         before = await _leases(scene.db, scene.conversation_id)
-        # Two take-back rounds of the second process (TAKE_BACK_EVERY = 2 s) while the first
-        # one's webhook is still in flight (it times out after 10 s).
+        # Two take-back rounds of the other process (TAKE_BACK_EVERY = 2 s) while the held
+        # webhook is still in flight (it times out 10 s after it started, which was after
+        # both processes were up: a slow start cannot eat into this window).
         await asyncio.sleep(4.5)
         assert await _leases(scene.db, scene.conversation_id) == before
         assert receiver.arrived == 1  # nobody sent the leased row a second time
