@@ -19,16 +19,21 @@ from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity
 from unihub.channels.types import ChannelId
 from unihub.conversations import audience, control, switchboard, wire
 from unihub.conversations import repository as repo
-from unihub.conversations.checks import INBOUND_CODES, closed, conversation_not_found, validate_body
+from unihub.conversations.checks import (
+    INBOUND_CODES,
+    conversation_not_found,
+    require_accepting,
+    validate_body,
+)
 from unihub.conversations.commands import (
     CommandListing,
     control_command,
     handle_command,
     is_command,
 )
-from unihub.conversations.models import OPEN, Conversation
+from unihub.conversations.models import Conversation
 from unihub.core.context import AppContext
-from unihub.core.errors import bad_request, forbidden, not_found
+from unihub.core.errors import forbidden
 from unihub.core.timestamps import utcnow
 from unihub.core.validation import JsonBody
 from unihub.delivery import outbox
@@ -36,8 +41,6 @@ from unihub.delivery.engine import EngineRuntime
 from unihub.delivery.models import WEBHOOK
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
-
-HUB_PAUSED = 2002
 
 
 async def queue_start_messages(
@@ -116,12 +119,7 @@ async def post_activity(
             raise conversation_not_found(conversation_id)
         members = await integrations.of_hub(s, conversation.hub_id) if hub else []
     data = validate_body(DirectInboundActivity, body, INBOUND_CODES, 5023)
-    if conversation.status != OPEN:
-        raise closed(conversation_id)
-    if hub is None:
-        raise not_found(5500, f"Hub '{conversation.hub_id}' does not exist.")
-    if hub.status_id == HUB_PAUSED:
-        raise bad_request(6503, f"Hub '{hub.id}' is paused; it accepts no activities.")
+    require_accepting(conversation, hub)
     sender_id = data.sender.integration_id if data.sender is not None else None
     if only_integration is not None and sender_id and uuid.UUID(sender_id) != only_integration:
         raise forbidden(101, "A WebChat token speaks only for its own integration.")

@@ -9,8 +9,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from unihub.activities.schemas import error_path
+from unihub.conversations.models import OPEN, Conversation
 from unihub.core.errors import ApiError, ErrorItem, bad_request, not_found
 from unihub.core.validation import JsonBody, errors_from_pydantic
+from unihub.hubs.models import Hub
+from unihub.hubs.schemas import HUB_PAUSED
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,3 +58,15 @@ def closed(conversation_id: uuid.UUID) -> ApiError:
         6501,
         f"Conversation '{conversation_id}' is closed; establish a new conversation to continue.",
     )
+
+
+def require_accepting(conversation: Conversation, hub: Hub | None) -> Hub:
+    """What every activity and control change needs, checked after the body: an open
+    conversation of an existing, active hub."""
+    if conversation.status != OPEN:
+        raise closed(conversation.id)
+    if hub is None:
+        raise not_found(5500, f"Hub '{conversation.hub_id}' does not exist.")
+    if hub.status_id == HUB_PAUSED:
+        raise bad_request(6503, f"Hub '{hub.id}' is paused; it accepts no activities.")
+    return hub

@@ -154,7 +154,6 @@ async def establish(
     async with ctx.db.read() as s:
         integration = await integrations.load(s, tenant_id, integration_id)
         hub = await repo.hub(s, tenant_id, integration.hub_id) if integration else None
-        members = await integrations.of_hub(s, hub.id) if hub is not None else []
     if integration is None:
         raise audience.integration_missing(integration_id)
     if hub is None:
@@ -183,7 +182,9 @@ async def establish(
             existing = await repo.get_open(s, open_key)
             if existing is not None:
                 return _established(existing, integration, is_new=False)
-            start = control.initial(members, now)
+            # Only a new conversation needs the hub's members (its starting controller): the
+            # common case, a provider message of an open conversation, skips this read.
+            start = control.initial(await integrations.of_hub(s, hub.id), now)
             conversation = Conversation(
                 id=uuid.uuid4(),
                 tenant_id=tenant_id,

@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unihub.conversations import audience, wire
 from unihub.conversations import repository as repo
 from unihub.conversations.checks import (
+    INBOUND_CODES,
     closed,
     conversation_not_found,
+    require_accepting,
     validate_body,
 )
 from unihub.conversations.control import (
@@ -47,7 +49,7 @@ from unihub.conversations.models import OPEN, Conversation
 from unihub.conversations.repository import Taken
 from unihub.conversations.schemas import ControlRequest
 from unihub.core.context import AppContext
-from unihub.core.errors import bad_request, not_found
+from unihub.core.errors import bad_request
 from unihub.core.timestamps import utcnow
 from unihub.core.validation import JsonBody
 from unihub.delivery import outbox
@@ -56,8 +58,6 @@ from unihub.delivery.models import WEBHOOK
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
 
-HUB_PAUSED = 2002
-CONTROL_CODES = {300: 5000, 301: 5001, 305: 5020}
 ALL_SIDES = {"Customer", "Agent", "Bot"}
 
 
@@ -280,17 +280,12 @@ async def act(
         if conversation is None:
             raise conversation_not_found(conversation_id)
         members = await integrations.of_hub(s, conversation.hub_id) if hub else []
-    data = validate_body(ControlRequest, body, CONTROL_CODES, 5023)
+    data = validate_body(ControlRequest, body, INBOUND_CODES, 5023)
     if data.metadata is not None and len(orjson.dumps(data.metadata)) > METADATA_LIMIT:
         raise bad_request(
             METADATA_TOO_LARGE, f"'metadata' is larger than {METADATA_LIMIT} bytes as JSON."
         )
-    if conversation.status != OPEN:
-        raise closed(conversation_id)
-    if hub is None:
-        raise not_found(5500, f"Hub '{conversation.hub_id}' does not exist.")
-    if hub.status_id == HUB_PAUSED:
-        raise bad_request(6503, f"Hub '{hub.id}' is paused; it accepts no activities.")
+    require_accepting(conversation, hub)
     actor = target_by_id(members, uuid.UUID(data.integration_id))
     target = target_by_id(members, uuid.UUID(data.target)) if data.target else None
     return await act_as(
