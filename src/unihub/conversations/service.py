@@ -29,11 +29,11 @@ from unihub.core.validation import JsonBody
 from unihub.delivery.engine import EngineRuntime
 from unihub.hubs import service as hubs_service
 from unihub.hubs.models import Hub
+from unihub.hubs.schemas import HUB_PAUSED
 from unihub.hubs.service import to_wire as hub_wire
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
 
-HUB_PAUSED = 2002
 ESTABLISHED_LIMIT = 1000
 
 
