@@ -10,6 +10,8 @@ BACKENDS="${UNIHUB_TEST_BACKENDS:-sqlite postgresql}"
 status=0
 
 eval "$(scripts/services.sh start)" || { echo "could not start PostgreSQL/Redis" >&2; exit 1; }
+# Debian's chromium for the browser tests (tests/webchat); they skip, saying why, without it.
+eval "$(scripts/browser.sh)" || echo "no chromium: the browser tests will be skipped" >&2
 
 for backend in $BACKENDS; do
   echo "==================== test suite on $backend ===================="

@@ -24,6 +24,7 @@ _PREFIXES: list[tuple[str, str]] = [
     ("/api/v1/deliveries", "ENG"),
     ("/api/v1/integrations/web-chat", "ENG"),
     ("/inbound", "ENG"),
+    ("/webchat", "ENG"),
     ("/media", "ENG"),
     ("/engine-chat-hub", "EVT"),
     ("/api/v1/events", "EVT"),

@@ -1,9 +1,12 @@
 """CORS for the few endpoints a WebChat widget calls from a visitor's browser.
 
 The token endpoint checks the Origin itself (and answers it only to allowed origins). The
-calls made with the token then carry it as a Bearer header, never a cookie, so the browser's
-same-origin policy adds nothing there: those answers (and their preflights) name the caller's
-origin, and the token decides what it reaches. Every other path is left untouched.
+config endpoint checks it the same way; its answers, errors included, name the caller's
+origin, so the component can tell "origin not allowed" and "paused or unknown" from "network
+down" (a 200 only ever reaches an allowed origin). The calls made with the token then carry
+it as a Bearer header, never a cookie, so the browser's same-origin policy adds nothing
+there: those answers (and their preflights) name the caller's origin, and the token decides
+what it reaches. Every other path is left untouched.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _TOKEN_PATH = "/api/v1/integrations/web-chat/token/"
+_CONFIG_PATH = "/api/v1/integrations/web-chat/config/"
+_ORIGIN_CHECKED = (_TOKEN_PATH, _CONFIG_PATH)
 _BEARER_PATHS = (
     "/inbound/customer/v1/web-chat/",
     "/inbound/customer/v1/direct/activity/",
@@ -22,7 +27,7 @@ _PREFLIGHT_MAX_AGE = "600"
 
 
 def _webchat_path(path: str) -> bool:
-    return path.startswith(_TOKEN_PATH) or path.startswith(_BEARER_PATHS)
+    return path.startswith(_ORIGIN_CHECKED) or path.startswith(_BEARER_PATHS)
 
 
 class WebChatCors:
@@ -56,11 +61,11 @@ class WebChatCors:
 
     @staticmethod
     async def _preflight(scope: Scope, origin: str, headers: Headers, send: Send) -> None:
-        token_path = scope["path"].startswith(_TOKEN_PATH)
+        get_only = scope["path"].startswith(_ORIGIN_CHECKED)
         out = [
             (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-allow-methods", b"GET" if token_path else b"GET, POST"),
-            (b"access-control-allow-headers", b"authorization, content-type"),
+            (b"access-control-allow-methods", b"GET" if get_only else b"GET, POST"),
+            (b"access-control-allow-headers", b"authorization, content-type, idempotency-key"),
             (b"access-control-max-age", _PREFLIGHT_MAX_AGE.encode()),
             (b"vary", b"Origin"),
             (b"content-length", b"0"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
@@ -7,7 +9,7 @@ from unihub.core.auth import Context
 from unihub.core.errors import COMMON_ERRORS, error_responses
 from unihub.core.responses import JSON
 from unihub.core.validation import parse_guid
-from unihub.webchat import service
+from unihub.webchat import assets, service
 
 router = APIRouter(tags=["engine"])
 
@@ -17,6 +19,14 @@ class WebChatToken(BaseModel):
     token_type: str
     expires_in: int  # minutes, as the reference's .NET client reads it
     scope: str
+
+
+class WebChatConfig(BaseModel):
+    integrationId: str
+    channelType: str
+    statusId: int
+    active: bool
+    start: list[dict[str, Any]]
 
 
 @router.get(
@@ -33,3 +43,46 @@ async def webchat_token(integrationId: str, request: Request, ctx: Context) -> R
     answer.headers["Access-Control-Allow-Origin"] = str(origin)
     answer.headers["Vary"] = "Origin"
     return answer
+
+
+@router.get(
+    "/api/v1/integrations/web-chat/config/{integrationId}",
+    response_model=WebChatConfig,
+    responses=error_responses(400, 403, 404, *COMMON_ERRORS),
+    summary="What the WebChat component shows before a conversation exists (allowed Origins "
+    "only; every answer, errors included, carries CORS headers)",
+)
+async def webchat_config(integrationId: str, request: Request, ctx: Context) -> Response:
+    iid = parse_guid(str(integrationId), "integrationId")
+    integration = await service.visited(ctx, iid, request.headers.get("origin"))
+    return JSON(service.public_config(integration))
+
+
+@router.get(
+    f"/webchat/{assets.SCRIPT}",
+    responses={
+        200: {"content": {"text/javascript": {}}, "description": "The component's script."},
+        304: {"description": "Not modified (If-None-Match matched the ETag)."},
+        **error_responses(*COMMON_ERRORS),
+    },
+    response_class=Response,
+    summary="The <hubster-webchat> component (ETag, Cache-Control, gzip when accepted)",
+)
+async def webchat_script(request: Request) -> Response:
+    script = assets.asset()
+    headers = {
+        "ETag": script.etag,
+        "Cache-Control": assets.CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+        # A public script embedded by other sites (also with `crossorigin`, SRI or COEP).
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    if assets.etag_matches(request.headers.get("if-none-match"), script.etag):
+        return Response(status_code=304, headers=headers)
+    body = script.body
+    if assets.accepts_gzip(request.headers.get("accept-encoding")):
+        body = script.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=script.media_type, headers=headers)

@@ -71,15 +71,37 @@ def origin_refused(origin: str | None) -> ApiError:
     return forbidden(101, f"Origin '{(origin or '')[:256]}' is not allowed for this WebChat.")
 
 
-async def issue_token(
+async def visited(
     ctx: AppContext, integration_id: uuid.UUID, origin: str | None
-) -> dict[str, Any]:
+) -> LoadedIntegration:
+    """The active WebChat integration a page of `origin` may use, in the order of checks
+    both visitor endpoints (token, config) share: Origin present, integration exists and is
+    a WebChat, origin allowed, integration active."""
     require_origin(origin)
     integration = await load_webchat(ctx, integration_id)
     if not origin_allowed(origin, integration.allowed_origins):
         raise origin_refused(origin)
     if not integration.active:
         raise bad_request(6502, f"Integration '{integration_id}' is paused.")
+    return integration
+
+
+def public_config(integration: LoadedIntegration) -> dict[str, Any]:
+    """What the `<hubster-webchat>` component needs before a conversation exists: never a
+    secret (no keys, no webhook URL, no allowed origins)."""
+    return {
+        "integrationId": str(integration.id),
+        "channelType": "WebChat",
+        "statusId": integration.status_id,
+        "active": integration.active,
+        "start": list(integration.start),
+    }
+
+
+async def issue_token(
+    ctx: AppContext, integration_id: uuid.UUID, origin: str | None
+) -> dict[str, Any]:
+    integration = await visited(ctx, integration_id, origin)
     token = ctx.keys.sign(
         {
             "sub": f"webchat:{integration.id}",

@@ -1,0 +1,126 @@
+"""The component's two server endpoints over real HTTP: the script (ETag, 304, gzip,
+Cache-Control) and the Origin-checked config (start messages, no secret, CORS on errors)."""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+
+import httpx
+
+from tests.conftest import TenantCreds, codes
+from tests.engine.factories import make_hub, make_integration
+from tests.engine.procs import Server
+from unihub.core.context import AppContext
+
+SCRIPT = "/webchat/hubster-webchat.js"
+CONFIG = "/api/v1/integrations/web-chat/config/{}"
+ORIGIN = "http://127.0.0.1:5173"
+
+
+async def test_script_is_served_with_etag_cache_control_and_gzip(shared_server: Server) -> None:
+    packaged = resources.files("unihub.webchat").joinpath("static/hubster-webchat.js")
+    source = packaged.read_bytes()
+    async with httpx.AsyncClient(base_url=shared_server.base_url) as http:
+        r = await http.get(SCRIPT, headers={"Accept-Encoding": "identity"})
+        assert r.status_code == 200
+        assert r.content == source and b"customElements.define('hubster-webchat'" in source
+        assert r.headers["content-type"].startswith("text/javascript")
+        assert "content-encoding" not in r.headers
+        etag = r.headers["etag"]
+        assert etag.startswith('"') and not etag.startswith("W/")
+        assert "max-age=" in r.headers["cache-control"]
+        assert "accept-encoding" in r.headers["vary"].lower()
+
+        # gzip when accepted: the same bytes, compressed (and well under the issue's budget).
+        r = await http.get(SCRIPT, headers={"Accept-Encoding": "gzip, deflate"})
+        assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+        assert r.headers["etag"] == etag
+        raw = await http.get(SCRIPT, headers={"Accept-Encoding": "gzip"})
+        assert r.content == source  # httpx decoded it
+        assert int(raw.headers["content-length"]) < 35 * 1024
+        r = await http.get(SCRIPT, headers={"Accept-Encoding": "gzip;q=0"})
+        assert "content-encoding" not in r.headers
+
+        # Revalidation: 304 without a body for a matching tag (or one in a list), 200 otherwise.
+        for match in (etag, f'"nope", {etag}', f"W/{etag}", "*"):
+            r = await http.get(SCRIPT, headers={"If-None-Match": match})
+            assert r.status_code == 304, match
+            assert r.content == b"" and r.headers["etag"] == etag
+        r = await http.get(SCRIPT, headers={"If-None-Match": '"something-else"'})
+        assert r.status_code == 200 and r.content == source
+
+
+async def _webchat(client: httpx.AsyncClient, t: TenantCreds, hub_id: str, **config: object) -> str:
+    r = await client.post(
+        f"/api/v1/integrations/hubs/{hub_id}",
+        json={
+            "channelId": "WebChat",
+            "name": f"web-{uuid.uuid4().hex[:6]}",
+            "configuration": {"allowedOrigins": ["127.0.0.1"], **config},
+        },
+        headers=t.portal,
+    )
+    assert r.status_code == 200, r.text
+    integration_id: str = r.json()["integrationId"]
+    return integration_id
+
+
+async def test_config_is_origin_checked_and_names_the_origin_on_errors(
+    client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, shared_server: Server
+) -> None:
+    hub = await make_hub(client, tenant)
+    start = [{"type": "text", "text": "Welcome to the shop"}]
+    webchat_id = await _webchat(client, tenant, hub["hubId"], start=start)
+    agent = await make_integration(
+        ctx.db, ctx.box, tenant.tenant_id, hub["hubId"], integration_type="Agent"
+    )
+    async with httpx.AsyncClient(base_url=shared_server.base_url) as http:
+        url = CONFIG.format(webchat_id)
+        r = await http.get(url, headers={"Origin": ORIGIN})
+        assert r.status_code == 200, r.text
+        assert r.headers["access-control-allow-origin"] == ORIGIN
+        assert "origin" in r.headers["vary"].lower()
+        body = r.json()
+        assert body == {
+            "integrationId": webchat_id,
+            "channelType": "WebChat",
+            "statusId": 3000,
+            "active": True,
+            "start": start,
+        }
+        text = r.text.lower()
+        for secret in ("allowedorigins", "signing", "private", "secret", "webhook"):
+            assert secret not in text
+
+        # Preflight: GET only.
+        r = await http.options(
+            url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"}
+        )
+        assert r.status_code == 204 and r.headers["access-control-allow-methods"] == "GET"
+
+        # Refusals are in the error model and readable by the page (CORS headers on errors).
+        evil = "https://evil.example.com"
+        r = await http.get(url, headers={"Origin": evil})
+        assert r.status_code == 403 and codes(r) == [101]
+        assert "(code: ENG000101)" in r.json()["errors"][0]["description"]
+        assert r.headers["access-control-allow-origin"] == evil
+        r = await http.get(url)
+        assert r.status_code == 400 and codes(r) == [200]
+        for missing, status, code in (
+            (CONFIG.format(uuid.uuid4()), 404, 6000),
+            (CONFIG.format("not-a-guid"), 400, 203),
+            (CONFIG.format(agent.id), 400, 206),
+        ):
+            r = await http.get(missing, headers={"Origin": ORIGIN})
+            assert r.status_code == status and codes(r) == [code], missing
+            assert r.headers["access-control-allow-origin"] == ORIGIN
+
+        r = await client.put(
+            f"/api/v1/integrations/{webchat_id}", json={"statusId": 3002}, headers=tenant.portal
+        )
+        assert r.status_code == 200, r.text
+        r = await http.get(url, headers={"Origin": ORIGIN})
+        assert r.status_code == 400 and codes(r) == [6502]
+        assert "(code: ENG006502)" in r.json()["errors"][0]["description"]
+        assert r.headers["access-control-allow-origin"] == ORIGIN
