@@ -99,8 +99,12 @@ def _params(operation: dict[str, Any], path: str) -> list[tuple[str, str]]:
 
 
 # Anonymous by design (no tenant to isolate): the WebChat widget on a business's site asks for
-# its visitor token; `allowedOrigins` guards it (tests/engine/test_webchat.py).
-PUBLIC_PATHS = {"/api/v1/integrations/web-chat/token/{integrationId}"}
+# its visitor token and its public config; `allowedOrigins` guards both
+# (tests/engine/test_webchat.py, tests/webchat/test_endpoints.py).
+PUBLIC_PATHS = {
+    "/api/v1/integrations/web-chat/token/{integrationId}",
+    "/api/v1/integrations/web-chat/config/{integrationId}",
+}
 
 
 async def test_other_tenants_ids_are_not_found_on_every_route(

@@ -49,7 +49,7 @@ def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
 
 def require_origin(origin: str | None) -> None:
     if origin is None or not origin.strip():
-        raise bad_request(200, "The 'Origin' header is required to obtain a WebChat token.")
+        raise bad_request(200, "The 'Origin' header is required on the WebChat visitor endpoints.")
 
 
 async def load_webchat(ctx: AppContext, integration_id: uuid.UUID) -> LoadedIntegration:
