@@ -4,11 +4,12 @@ real `unihub serve` process: found by role and accessible name, as a visitor use
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from playwright.async_api import expect
+import pytest
 
 from tests.conftest import TenantCreds
 from tests.engine.factories import make_hub, make_integration
@@ -18,7 +19,12 @@ from tests.engine.test_webchat import agent_reply
 from tests.webchat.conftest import HostSite
 from unihub.core.context import AppContext
 
+expect = pytest.importorskip(
+    "playwright.async_api", reason="Playwright for Python is not installed: pip install -e '.[dev]'"
+).expect
+
 XSS = "<img src=x onerror=alert(1)>"
+SHOTS = Path(__file__).parent / "screenshots"  # git-ignored
 
 
 def embed(integration_id: str, server: Server) -> str:
@@ -105,6 +111,8 @@ async def test_visitor_chats_with_a_direct_agent(
             == 0
         )
         assert alerts == [] and errors == []
+        SHOTS.mkdir(exist_ok=True)
+        await page.screenshot(path=SHOTS / "text.png")
         # One bubble for the visitor's Hello (the socket echo is de-duplicated).
         await expect(log.get_by_text("Hello", exact=True)).to_have_count(1)
 
