@@ -82,3 +82,25 @@ def host_site() -> Iterator[HostSite]:
         yield site
     finally:
         stop()
+
+
+@pytest.fixture
+async def scene(
+    client: Any,
+    ctx: Any,
+    tenant: Any,
+    receiver: Any,
+    shared_server: Any,
+    host_site: HostSite,
+    browser: Any,
+) -> AsyncIterator[Any]:
+    """A hub with a WebChat integration (allowing 127.0.0.1) and a Direct agent; browser
+    contexts made through it are closed afterwards (see tests/webchat/scene.py)."""
+    from tests.webchat.scene import Scene
+
+    made = Scene(client, ctx, tenant, receiver, shared_server, host_site, browser)
+    await made.setup()
+    try:
+        yield made
+    finally:
+        await made.close()
