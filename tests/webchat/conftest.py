@@ -89,8 +89,8 @@ async def scene(
     client: Any,
     ctx: Any,
     tenant: Any,
-    receiver: Any,
-    shared_server: Any,
+    receiver: Any,  # noqa: F811 - the imported fixture
+    shared_server: Any,  # noqa: F811 - the imported fixture
     host_site: HostSite,
     browser: Any,
 ) -> AsyncIterator[Any]:
