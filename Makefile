@@ -29,7 +29,8 @@ lint: install
 bench: install
 	eval "$$(scripts/services.sh start)" && \
 	  $(BIN)/python -m bench $(BENCH_ARGS) && \
-	  $(BIN)/python -m bench.engine | tee bench/results/engine.md
+	  $(BIN)/python -m bench.engine | tee bench/results/engine.md && \
+	  eval "$$(scripts/browser.sh)" && $(BIN)/python -m bench.webchat | tee bench/results/webchat.md
 
 clean:
 	rm -rf $(VENV) data

@@ -303,8 +303,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     const ms = Number(eventId);
     return ms > 1e12 ? new Date(ms) : new Date();
   };
-  const timeOf = (date) => el('time', { datetime: date.toISOString() },
-    date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  const CLOCK = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
+  const timeOf = (date) => el('time', { datetime: date.toISOString() }, CLOCK.format(date));
 
   /** camelCase (`backgroundColor`) or hyphenated (`background-color`) -> the CSS property. */
   const cssName = (key) => (key.includes('-') ? key.toLowerCase()
@@ -557,8 +557,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       this._configReady.then((config) => {
         this._publicConfig = config;
         if (!this._failed && this._window.hidden) this._launcher.hidden = false;
-        this._resume();
       }, (err) => this._fail(err));
+      this._resume(); // a stored session loads beside the config request, not after it
     }
 
     _resume() {
@@ -607,8 +607,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     }
 
     async _connect(establish) {
-      await this._configReady;
-      await this._token();
+      await Promise.all([this._configReady, this._token()]);
       const state = this._state();
       if (state.expiredConversation) {
         await this._api('POST', `/api/v1/conversations/${encodeURIComponent(state.expiredConversation)}/close`, {})
