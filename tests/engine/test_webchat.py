@@ -104,6 +104,15 @@ async def _establish(
     )
 
 
+def assert_cors(r: httpx.Response, origin: str) -> None:
+    """A WebChat answer the page's script may read: its origin named, the component's
+    headers exposed."""
+    assert r.headers["access-control-allow-origin"] == origin, (r.status_code, r.text)
+    assert "origin" in r.headers["vary"].lower()
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"idempotent-replayed", "retry-after", "x-request-id"} <= exposed
+
+
 async def test_token_checks_origin_and_integration(
     client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
 ) -> None:
@@ -115,27 +124,35 @@ async def test_token_checks_origin_and_integration(
     body = r.json()
     assert body["token_type"] == "WebBearer" and body["expires_in"] == 60
     assert body["scope"] == "hubster-webchat" and body["access_token"].count(".") == 2
-    assert r.headers["access-control-allow-origin"] == ORIGIN["Origin"]
+    assert_cors(r, ORIGIN["Origin"])
+    assert r.headers["vary"].lower().count("origin") == 1
 
     # Ports: an entry without one allows any port, an entry with one only that port.
     assert (await client.get(url, headers={"Origin": "http://shop.example.com:81"})).is_success
     assert (await client.get(url, headers={"Origin": "http://localhost:8080"})).is_success
+    # Every refusal names the caller's origin too, so the page can read why (a 200 only
+    # ever reaches an allowed origin).
     r = await client.get(url, headers={"Origin": "http://localhost:3000"})
     assert r.status_code == 403 and codes(r) == [101]
-    assert "access-control-allow-origin" not in r.headers
+    assert_cors(r, "http://localhost:3000")
+    assert "access_token" not in r.text
     for bad in ("https://evil.example.com", "https://shop.example.com.evil.io", "null"):
         r = await client.get(url, headers={"Origin": bad})
         assert r.status_code == 403 and codes(r) == [101], bad
         assert "(code: ENG000101)" in r.json()["errors"][0]["description"]
+        assert_cors(r, bad)
 
     r = await client.get(url)
     assert r.status_code == 400 and codes(r) == [200]
-    r = await client.get(TOKEN.format("not-a-guid"), headers=ORIGIN)
-    assert r.status_code == 400 and codes(r) == [203]
-    r = await client.get(TOKEN.format(uuid.uuid4()), headers=ORIGIN)
-    assert r.status_code == 404 and codes(r) == [6000]
-    r = await client.get(TOKEN.format(chat.agent.id), headers=ORIGIN)
-    assert r.status_code == 400 and codes(r) == [206]
+    assert "access-control-allow-origin" not in r.headers
+    for missing, status, code in (
+        (TOKEN.format("not-a-guid"), 400, 203),
+        (TOKEN.format(uuid.uuid4()), 404, 6000),
+        (TOKEN.format(chat.agent.id), 400, 206),
+    ):
+        r = await client.get(missing, headers=ORIGIN)
+        assert r.status_code == status and codes(r) == [code], missing
+        assert_cors(r, ORIGIN["Origin"])
 
     r = await client.put(
         f"/api/v1/integrations/{chat.webchat_id}", json={"statusId": 3002}, headers=tenant.portal
@@ -143,6 +160,7 @@ async def test_token_checks_origin_and_integration(
     assert r.status_code == 200, r.text
     r = await client.get(url, headers=ORIGIN)
     assert r.status_code == 400 and codes(r) == [6502]
+    assert_cors(r, ORIGIN["Origin"])
 
 
 async def test_visitor_establishes_posts_and_reads_its_conversation(

@@ -124,3 +124,55 @@ async def test_config_is_origin_checked_and_names_the_origin_on_errors(
         assert r.status_code == 400 and codes(r) == [6502]
         assert "(code: ENG006502)" in r.json()["errors"][0]["description"]
         assert r.headers["access-control-allow-origin"] == ORIGIN
+
+
+TOKEN = "/api/v1/integrations/web-chat/token/{}"
+EXPOSED = {"idempotent-replayed", "retry-after", "x-request-id"}
+
+
+def _names_origin(r: httpx.Response, origin: str) -> bool:
+    exposed = r.headers.get("access-control-expose-headers", "").lower().replace(" ", "")
+    return (
+        r.headers.get("access-control-allow-origin") == origin
+        and "origin" in r.headers.get("vary", "").lower()
+        and set(exposed.split(",")) >= EXPOSED
+    )
+
+
+async def test_token_answers_name_the_origin_errors_included(
+    client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, shared_server: Server
+) -> None:
+    hub = await make_hub(client, tenant)
+    webchat_id = await _webchat(client, tenant, hub["hubId"])
+    agent = await make_integration(
+        ctx.db, ctx.box, tenant.tenant_id, hub["hubId"], integration_type="Agent"
+    )
+    async with httpx.AsyncClient(base_url=shared_server.base_url) as http:
+        url = TOKEN.format(webchat_id)
+        r = await http.get(url, headers={"Origin": ORIGIN})
+        assert r.status_code == 200 and _names_origin(r, ORIGIN), r.headers
+        assert r.headers["x-request-id"]
+
+        evil = "https://evil.example.com"
+        r = await http.get(url, headers={"Origin": evil})
+        assert r.status_code == 403 and codes(r) == [101] and _names_origin(r, evil)
+        assert "access_token" not in r.text
+        for path, status, code in (
+            (TOKEN.format("not-a-guid"), 400, 203),
+            (TOKEN.format(uuid.uuid4()), 404, 6000),
+            (TOKEN.format(agent.id), 400, 206),
+        ):
+            r = await http.get(path, headers={"Origin": ORIGIN})
+            assert r.status_code == status and codes(r) == [code], path
+            assert _names_origin(r, ORIGIN), path
+
+        r = await client.put(
+            f"/api/v1/integrations/{webchat_id}", json={"statusId": 3002}, headers=tenant.portal
+        )
+        assert r.status_code == 200, r.text
+        r = await http.get(url, headers={"Origin": ORIGIN})
+        assert r.status_code == 400 and codes(r) == [6502] and _names_origin(r, ORIGIN)
+        # Without an Origin there is no page to answer: 400, no CORS headers.
+        r = await http.get(url)
+        assert r.status_code == 400 and codes(r) == [200]
+        assert "access-control-allow-origin" not in r.headers
