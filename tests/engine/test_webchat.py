@@ -252,7 +252,7 @@ async def test_webchat_token_is_refused_elsewhere(
     for method, path in (
         ("POST", BUSINESS.format(cid)),
         ("GET", f"/api/v1/conversations/{cid}"),
-        ("POST", f"/api/v1/conversations/{cid}/close"),
+        ("POST", f"/api/v1/conversations/{cid}/control"),
         ("GET", "/api/v1/deliveries/failed"),
         ("GET", "/api/v1/hubs"),
         ("GET", f"/api/v1/integrations/{chat.webchat_id}"),
@@ -263,6 +263,64 @@ async def test_webchat_token_is_refused_elsewhere(
     # An engine token keeps working on the WebChat path.
     r = await client.post(WEBCHAT.format(cid), json=msg, headers=tenant.engine)
     assert r.status_code == 200, r.text
+
+
+async def test_visitor_closes_its_own_conversation_only(
+    client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
+) -> None:
+    chat = await _chat(client, ctx, tenant, receiver)
+    other = await _chat(client, ctx, tenant, receiver)
+    token = await _token(client, chat.webchat_id, ORIGIN["Origin"])
+    visitor = {"Authorization": f"Bearer {token}", **ORIGIN}
+    binding = "host-user-42"  # a host-supplied binding key: establish returns the open one
+    cid = (await _establish(client, chat.webchat_id, token, binding)).json()["conversationId"]
+    other_token = await _token(client, other.webchat_id, ORIGIN["Origin"])
+    other_cid = (await _establish(client, other.webchat_id, other_token)).json()["conversationId"]
+
+    # Another integration's conversation (same tenant) is unknown to this token, as is a
+    # random id; a bad id is 400. Every answer names the page's origin.
+    for target, status, code in (
+        (other_cid, 404, 6500),
+        (str(uuid.uuid4()), 404, 6500),
+        ("not-a-guid", 400, 203),
+    ):
+        r = await client.post(f"/api/v1/conversations/{target}/close", headers=visitor)
+        assert r.status_code == status and codes(r) == [code], target
+        assert_cors(r, ORIGIN["Origin"])
+    r = await client.get(f"/api/v1/conversations/{other_cid}", headers=tenant.engine)
+    assert r.json()["status"] == "open"
+
+    r = await client.post(f"/api/v1/conversations/{cid}/close", headers=visitor)
+    assert r.status_code == 200, r.text
+    assert_cors(r, ORIGIN["Origin"])
+    closed = r.json()
+    assert closed["conversationId"] == cid and closed["status"] == "closed"
+    assert "closedDateTime" in closed and "integration" not in closed  # not the hub's details
+    # Idempotent, as for engine tokens.
+    r = await client.post(f"/api/v1/conversations/{cid}/close", headers=visitor)
+    assert r.status_code == 200 and r.json()["closedDateTime"] == closed["closedDateTime"]
+
+    # The same binding now opens a new conversation.
+    r = await _establish(client, chat.webchat_id, token, binding)
+    assert r.status_code == 200, r.text
+    assert r.json()["isNew"] is True and r.json()["conversationId"] != cid
+
+    # The preflight from the page allows the POST (and only that path of conversations/).
+    r = await client.options(
+        f"/api/v1/conversations/{cid}/close",
+        headers={
+            **ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == ORIGIN["Origin"]
+    assert r.headers["access-control-allow-methods"] == "POST"
+    assert "authorization" in r.headers["access-control-allow-headers"]
+    for path in (f"/api/v1/conversations/{cid}", f"/api/v1/conversations/{cid}/control"):
+        r = await client.post(path, headers=visitor)
+        assert "access-control-allow-origin" not in r.headers, path
 
 
 async def test_cors_preflight_for_widget_calls(client: httpx.AsyncClient) -> None:
