@@ -389,3 +389,42 @@ async def test_visitor_follows_its_conversation_on_the_events_socket(
     async with connect(f"{url}&leid={missed}") as ws:
         frame = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
         assert frame["activity"]["eventId"] == live
+
+
+async def test_visitor_socket_gets_control_events_without_the_business_metadata(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tenant: TenantCreds,
+    receiver: Receiver,
+    shared_server: Server,  # noqa: F811 - fixture
+) -> None:
+    chat = await _chat(client, ctx, tenant, receiver)
+    token = await _token(client, chat.webchat_id, ORIGIN["Origin"])
+    cid = (await _establish(client, chat.webchat_id, token)).json()["conversationId"]
+    metadata = {"reason": "vip", "crm": "account 1234"}
+    r = await client.post(
+        f"/api/v1/conversations/{cid}/control",
+        json={"action": "takeover", "integrationId": chat.agent.id, "metadata": metadata},
+        headers=tenant.engine,
+    )
+    assert r.status_code == 200, r.text
+    event_id = r.json()["eventId"]
+
+    url = (
+        f"{shared_server.ws_url}/api/v1/events/ws?integrationId={chat.webchat_id}"
+        f"&conversationId={cid}&access_token={token}"
+    )
+    async with connect(url) as ws:
+        frame = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
+    activity = frame["activity"]
+    assert activity["eventId"] == event_id and activity["type"] == "event"
+    assert activity["event"]["type"] == "control" and activity["event"]["action"] == "takeover"
+    assert "metadata" not in activity["event"]
+    assert "account 1234" not in orjson.dumps(frame).decode()
+
+    # The business side still reads it, stored once for every side.
+    r = await client.get(
+        f"/api/v1/interactions/activities/{cid}", params={"type": "Agent"}, headers=tenant.engine
+    )
+    (event,) = [a for a in r.json() if a["type"] == "event"]
+    assert event["eventId"] == event_id and event["event"]["metadata"] == metadata
