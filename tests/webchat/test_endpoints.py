@@ -176,3 +176,81 @@ async def test_token_answers_name_the_origin_errors_included(
         r = await http.get(url)
         assert r.status_code == 400 and codes(r) == [200]
         assert "access-control-allow-origin" not in r.headers
+
+
+WEBCHAT = "/inbound/customer/v1/web-chat/{}"
+
+
+async def test_visitor_posts_idempotently_and_closes_its_conversation(
+    client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, shared_server: Server
+) -> None:
+    """What the component does with its token, from a page of an allowed origin: retries a
+    send with one Idempotency-Key, closes its conversation after sessionTTL."""
+    hub = await make_hub(client, tenant)
+    webchat_id = await _webchat(client, tenant, hub["hubId"])
+    await make_integration(ctx.db, ctx.box, tenant.tenant_id, hub["hubId"], integration_type="Bot")
+    page = {"Origin": ORIGIN}
+    async with httpx.AsyncClient(base_url=shared_server.base_url) as http:
+        r = await http.get(TOKEN.format(webchat_id), headers=page)
+        assert r.status_code == 200, r.text
+        visitor = {"Authorization": f"Bearer {r.json()['access_token']}", **page}
+        establish = {"integrationId": webchat_id, "binding": "user-7", "channelType": "WebChat"}
+        r = await http.post("/api/v1/conversations/establish", json=establish, headers=visitor)
+        assert r.status_code == 200, r.text
+        cid = r.json()["conversationId"]
+        url = WEBCHAT.format(cid)
+
+        r = await http.options(
+            url,
+            headers={
+                **page,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+            },
+        )
+        assert r.status_code == 204 and r.headers["access-control-allow-origin"] == ORIGIN
+        allowed = {h.strip() for h in r.headers["access-control-allow-headers"].split(",")}
+        assert {"authorization", "content-type", "idempotency-key"} <= allowed
+
+        # The same send twice (a retry after a lost answer): stored once, replayed.
+        key = str(uuid.uuid4())
+        message = {"type": "message", "message": {"type": "text", "text": "Is it in stock?"}}
+        sent = {**visitor, "Idempotency-Key": key}
+        first = await http.post(url, json=message, headers=sent)
+        assert first.status_code == 200, first.text
+        assert "idempotent-replayed" not in first.headers
+        again = await http.post(url, json=message, headers=sent)
+        assert again.status_code == 200 and again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert _names_origin(again, ORIGIN)  # so the component can read the header
+        # The same key on another body is refused in the error model, readable by the page.
+        other = {"type": "message", "message": {"type": "text", "text": "Other"}}
+        r = await http.post(url, json=other, headers=sent)
+        assert r.status_code == 400 and codes(r) == [113] and _names_origin(r, ORIGIN)
+        r = await http.get(
+            f"/api/v1/interactions/activities/{cid}", params={"type": "Customer"}, headers=visitor
+        )
+        mine = [a for a in r.json() if a["type"] == "message"]
+        assert [a["eventId"] for a in mine] == [first.json()["eventId"]]
+
+        # Another visitor of the same integration shares the token's client id; the request
+        # hash covers the path, so the same key on its own conversation is not a replay.
+        r = await http.get(TOKEN.format(webchat_id), headers=page)
+        second = {"Authorization": f"Bearer {r.json()['access_token']}", **page}
+        establish["binding"] = "user-8"
+        r = await http.post("/api/v1/conversations/establish", json=establish, headers=second)
+        other_cid = r.json()["conversationId"]
+        r = await http.post(
+            WEBCHAT.format(other_cid), json=message, headers={**second, "Idempotency-Key": key}
+        )
+        assert r.status_code == 400 and codes(r) == [113], r.text
+        assert "idempotent-replayed" not in r.headers and str(cid) not in r.text
+
+        # After sessionTTL the component closes the conversation; the binding opens a new one.
+        r = await http.post(f"/api/v1/conversations/{cid}/close", headers=visitor)
+        assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+        assert _names_origin(r, ORIGIN)
+        establish["binding"] = "user-7"
+        r = await http.post("/api/v1/conversations/establish", json=establish, headers=visitor)
+        assert r.status_code == 200 and r.json()["isNew"] is True
+        assert r.json()["conversationId"] != cid
