@@ -254,3 +254,86 @@ async def test_visitor_posts_idempotently_and_closes_its_conversation(
         r = await http.post("/api/v1/conversations/establish", json=establish, headers=visitor)
         assert r.status_code == 200 and r.json()["isNew"] is True
         assert r.json()["conversationId"] != cid
+
+
+DEMO = "/webchat/demo"
+
+
+def _csp(r: httpx.Response) -> dict[str, list[str]]:
+    directives = (d.strip().split() for d in r.headers["content-security-policy"].split(";"))
+    return {d[0]: d[1:] for d in directives if d}
+
+
+async def test_demo_page_embeds_the_component_under_a_strict_csp(shared_server: Server) -> None:
+    iid = uuid.uuid4()
+    async with httpx.AsyncClient(base_url=shared_server.base_url) as http:
+        r = await http.get(DEMO, params={"integrationId": str(iid).upper()})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/html")
+        assert r.headers["cache-control"] == "no-store"
+        page = r.text
+        assert "<hubster-webchat></hubster-webchat>" in page
+        assert '<script src="/webchat/hubster-webchat.js"></script>' in page
+        assert "unihub WebChat demo" in page and "allowedOrigins" in page
+        # The id, normalized, JSON-encoded in the one inline script, which carries the nonce.
+        csp = _csp(r)
+        (nonce,) = [s[len("'nonce-") : -1] for s in csp["script-src"] if s.startswith("'nonce-")]
+        inline = f'<script nonce="{nonce}">window.HUBSTER_CONFIG = {{"integrationId":"{iid}"}};'
+        assert inline in page and page.count("<script") == 2
+        host = shared_server.base_url.removeprefix("http://")
+        assert csp == {
+            "default-src": ["'none'"],
+            "script-src": ["'self'", f"'nonce-{nonce}'"],
+            "connect-src": ["'self'", f"ws://{host}", f"wss://{host}"],
+            "style-src": ["'none'"],
+            "img-src": ["'self'", "data:", "https:"],
+            "media-src": ["https:", "'self'"],
+            "frame-src": [
+                "https://www.youtube.com",
+                "https://www.youtube-nocookie.com",
+                "https://player.vimeo.com",
+            ],
+            "base-uri": ["'none'"],
+            "form-action": ["'none'"],
+        }
+        # A fresh nonce per answer.
+        again = await http.get(DEMO, params={"integrationId": str(iid)})
+        assert _csp(again)["script-src"] != csp["script-src"]
+
+        # The id is a GUID or the answer is an error in the error model, never a page.
+        for params, code in (
+            ({"integrationId": "not-a-guid"}, 203),
+            ({"integrationId": "</script><script>alert(1)</script>"}, 203),
+            ({"integrationId": ""}, 200),
+            ({}, 200),
+        ):
+            r = await http.get(DEMO, params=params)
+            assert r.status_code == 400 and codes(r) == [code], params
+            assert r.headers["content-type"].startswith("application/json")
+            assert "(code: ENG000" in r.json()["errors"][0]["description"]
+            assert "HUBSTER_CONFIG" not in r.text  # JSON, never the page
+
+        spec = (await http.get("/openapi.json")).json()
+        assert "text/html" in spec["paths"][DEMO]["get"]["responses"]["200"]["content"]
+
+
+async def test_token_for_a_page_of_this_server_without_an_origin(
+    client: httpx.AsyncClient, tenant: TenantCreds, shared_server: Server
+) -> None:
+    """Browsers leave Origin off a same-origin GET (the demo page asking for its token) and
+    send `Sec-Fetch-Site: same-origin` instead: the page's origin is then this server's."""
+    hub = await make_hub(client, tenant)
+    allowed = await _webchat(client, tenant, hub["hubId"])
+    elsewhere = await _webchat(client, tenant, hub["hubId"], allowedOrigins=["shop.example.com"])
+    same = {"Sec-Fetch-Site": "same-origin"}
+    async with httpx.AsyncClient(base_url=shared_server.base_url) as http:
+        r = await http.get(TOKEN.format(allowed), headers=same)
+        assert r.status_code == 200 and r.json()["token_type"] == "WebBearer", r.text
+        r = await http.get(CONFIG.format(allowed), headers=same)
+        assert r.status_code == 200 and r.json()["integrationId"] == allowed
+        r = await http.get(TOKEN.format(elsewhere), headers=same)
+        assert r.status_code == 403 and codes(r) == [101]
+        # Only a same-origin request stands for the server's own page.
+        for site in ("cross-site", "same-site", "none"):
+            r = await http.get(TOKEN.format(allowed), headers={"Sec-Fetch-Site": site})
+            assert r.status_code == 400 and codes(r) == [200], site
