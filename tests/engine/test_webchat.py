@@ -104,6 +104,15 @@ async def _establish(
     )
 
 
+def assert_cors(r: httpx.Response, origin: str) -> None:
+    """A WebChat answer the page's script may read: its origin named, the component's
+    headers exposed."""
+    assert r.headers["access-control-allow-origin"] == origin, (r.status_code, r.text)
+    assert "origin" in r.headers["vary"].lower()
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"idempotent-replayed", "retry-after", "x-request-id"} <= exposed
+
+
 async def test_token_checks_origin_and_integration(
     client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
 ) -> None:
@@ -115,27 +124,35 @@ async def test_token_checks_origin_and_integration(
     body = r.json()
     assert body["token_type"] == "WebBearer" and body["expires_in"] == 60
     assert body["scope"] == "hubster-webchat" and body["access_token"].count(".") == 2
-    assert r.headers["access-control-allow-origin"] == ORIGIN["Origin"]
+    assert_cors(r, ORIGIN["Origin"])
+    assert r.headers["vary"].lower().count("origin") == 1
 
     # Ports: an entry without one allows any port, an entry with one only that port.
     assert (await client.get(url, headers={"Origin": "http://shop.example.com:81"})).is_success
     assert (await client.get(url, headers={"Origin": "http://localhost:8080"})).is_success
+    # Every refusal names the caller's origin too, so the page can read why (a 200 only
+    # ever reaches an allowed origin).
     r = await client.get(url, headers={"Origin": "http://localhost:3000"})
     assert r.status_code == 403 and codes(r) == [101]
-    assert "access-control-allow-origin" not in r.headers
+    assert_cors(r, "http://localhost:3000")
+    assert "access_token" not in r.text
     for bad in ("https://evil.example.com", "https://shop.example.com.evil.io", "null"):
         r = await client.get(url, headers={"Origin": bad})
         assert r.status_code == 403 and codes(r) == [101], bad
         assert "(code: ENG000101)" in r.json()["errors"][0]["description"]
+        assert_cors(r, bad)
 
     r = await client.get(url)
     assert r.status_code == 400 and codes(r) == [200]
-    r = await client.get(TOKEN.format("not-a-guid"), headers=ORIGIN)
-    assert r.status_code == 400 and codes(r) == [203]
-    r = await client.get(TOKEN.format(uuid.uuid4()), headers=ORIGIN)
-    assert r.status_code == 404 and codes(r) == [6000]
-    r = await client.get(TOKEN.format(chat.agent.id), headers=ORIGIN)
-    assert r.status_code == 400 and codes(r) == [206]
+    assert "access-control-allow-origin" not in r.headers
+    for missing, status, code in (
+        (TOKEN.format("not-a-guid"), 400, 203),
+        (TOKEN.format(uuid.uuid4()), 404, 6000),
+        (TOKEN.format(chat.agent.id), 400, 206),
+    ):
+        r = await client.get(missing, headers=ORIGIN)
+        assert r.status_code == status and codes(r) == [code], missing
+        assert_cors(r, ORIGIN["Origin"])
 
     r = await client.put(
         f"/api/v1/integrations/{chat.webchat_id}", json={"statusId": 3002}, headers=tenant.portal
@@ -143,6 +160,7 @@ async def test_token_checks_origin_and_integration(
     assert r.status_code == 200, r.text
     r = await client.get(url, headers=ORIGIN)
     assert r.status_code == 400 and codes(r) == [6502]
+    assert_cors(r, ORIGIN["Origin"])
 
 
 async def test_visitor_establishes_posts_and_reads_its_conversation(
@@ -234,7 +252,7 @@ async def test_webchat_token_is_refused_elsewhere(
     for method, path in (
         ("POST", BUSINESS.format(cid)),
         ("GET", f"/api/v1/conversations/{cid}"),
-        ("POST", f"/api/v1/conversations/{cid}/close"),
+        ("POST", f"/api/v1/conversations/{cid}/control"),
         ("GET", "/api/v1/deliveries/failed"),
         ("GET", "/api/v1/hubs"),
         ("GET", f"/api/v1/integrations/{chat.webchat_id}"),
@@ -245,6 +263,64 @@ async def test_webchat_token_is_refused_elsewhere(
     # An engine token keeps working on the WebChat path.
     r = await client.post(WEBCHAT.format(cid), json=msg, headers=tenant.engine)
     assert r.status_code == 200, r.text
+
+
+async def test_visitor_closes_its_own_conversation_only(
+    client: httpx.AsyncClient, ctx: AppContext, tenant: TenantCreds, receiver: Receiver
+) -> None:
+    chat = await _chat(client, ctx, tenant, receiver)
+    other = await _chat(client, ctx, tenant, receiver)
+    token = await _token(client, chat.webchat_id, ORIGIN["Origin"])
+    visitor = {"Authorization": f"Bearer {token}", **ORIGIN}
+    binding = "host-user-42"  # a host-supplied binding key: establish returns the open one
+    cid = (await _establish(client, chat.webchat_id, token, binding)).json()["conversationId"]
+    other_token = await _token(client, other.webchat_id, ORIGIN["Origin"])
+    other_cid = (await _establish(client, other.webchat_id, other_token)).json()["conversationId"]
+
+    # Another integration's conversation (same tenant) is unknown to this token, as is a
+    # random id; a bad id is 400. Every answer names the page's origin.
+    for target, status, code in (
+        (other_cid, 404, 6500),
+        (str(uuid.uuid4()), 404, 6500),
+        ("not-a-guid", 400, 203),
+    ):
+        r = await client.post(f"/api/v1/conversations/{target}/close", headers=visitor)
+        assert r.status_code == status and codes(r) == [code], target
+        assert_cors(r, ORIGIN["Origin"])
+    r = await client.get(f"/api/v1/conversations/{other_cid}", headers=tenant.engine)
+    assert r.json()["status"] == "open"
+
+    r = await client.post(f"/api/v1/conversations/{cid}/close", headers=visitor)
+    assert r.status_code == 200, r.text
+    assert_cors(r, ORIGIN["Origin"])
+    closed = r.json()
+    assert closed["conversationId"] == cid and closed["status"] == "closed"
+    assert "closedDateTime" in closed and "integration" not in closed  # not the hub's details
+    # Idempotent, as for engine tokens.
+    r = await client.post(f"/api/v1/conversations/{cid}/close", headers=visitor)
+    assert r.status_code == 200 and r.json()["closedDateTime"] == closed["closedDateTime"]
+
+    # The same binding now opens a new conversation.
+    r = await _establish(client, chat.webchat_id, token, binding)
+    assert r.status_code == 200, r.text
+    assert r.json()["isNew"] is True and r.json()["conversationId"] != cid
+
+    # The preflight from the page allows the POST (and only that path of conversations/).
+    r = await client.options(
+        f"/api/v1/conversations/{cid}/close",
+        headers={
+            **ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == ORIGIN["Origin"]
+    assert r.headers["access-control-allow-methods"] == "POST"
+    assert "authorization" in r.headers["access-control-allow-headers"]
+    for path in (f"/api/v1/conversations/{cid}", f"/api/v1/conversations/{cid}/control"):
+        r = await client.post(path, headers=visitor)
+        assert "access-control-allow-origin" not in r.headers, path
 
 
 async def test_cors_preflight_for_widget_calls(client: httpx.AsyncClient) -> None:
@@ -313,3 +389,42 @@ async def test_visitor_follows_its_conversation_on_the_events_socket(
     async with connect(f"{url}&leid={missed}") as ws:
         frame = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
         assert frame["activity"]["eventId"] == live
+
+
+async def test_visitor_socket_gets_control_events_without_the_business_metadata(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tenant: TenantCreds,
+    receiver: Receiver,
+    shared_server: Server,  # noqa: F811 - fixture
+) -> None:
+    chat = await _chat(client, ctx, tenant, receiver)
+    token = await _token(client, chat.webchat_id, ORIGIN["Origin"])
+    cid = (await _establish(client, chat.webchat_id, token)).json()["conversationId"]
+    metadata = {"reason": "vip", "crm": "account 1234"}
+    r = await client.post(
+        f"/api/v1/conversations/{cid}/control",
+        json={"action": "takeover", "integrationId": chat.agent.id, "metadata": metadata},
+        headers=tenant.engine,
+    )
+    assert r.status_code == 200, r.text
+    event_id = r.json()["eventId"]
+
+    url = (
+        f"{shared_server.ws_url}/api/v1/events/ws?integrationId={chat.webchat_id}"
+        f"&conversationId={cid}&access_token={token}"
+    )
+    async with connect(url) as ws:
+        frame = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
+    activity = frame["activity"]
+    assert activity["eventId"] == event_id and activity["type"] == "event"
+    assert activity["event"]["type"] == "control" and activity["event"]["action"] == "takeover"
+    assert "metadata" not in activity["event"]
+    assert "account 1234" not in orjson.dumps(frame).decode()
+
+    # The business side still reads it, stored once for every side.
+    r = await client.get(
+        f"/api/v1/interactions/activities/{cid}", params={"type": "Agent"}, headers=tenant.engine
+    )
+    (event,) = [a for a in r.json() if a["type"] == "event"]
+    assert event["eventId"] == event_id and event["event"]["metadata"] == metadata

@@ -7,7 +7,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from starlette.applications import Starlette
@@ -33,6 +33,28 @@ CHROMIUM_ARGS = [
 ]
 
 
+def browser_required() -> bool:
+    """CI sets UNIHUB_REQUIRE_BROWSER=1 (.ci/run, scripts/test.sh): a missing browser fails."""
+    return os.environ.get("UNIHUB_REQUIRE_BROWSER", "").strip() not in ("", "0")
+
+
+def no_browser(reason: str) -> NoReturn:
+    if browser_required():
+        pytest.fail(f"{reason} (UNIHUB_REQUIRE_BROWSER is set: browser tests must run)")
+    pytest.skip(reason)
+
+
+def playwright_missing() -> str | None:
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed: pip install -e '.[dev]'"
+    return None
+
+
+NO_CHROMIUM = "no Chromium: run scripts/browser.sh (installs Debian's chromium)"
+
+
 def chromium_path() -> str | None:
     for candidate in (os.environ.get("UNIHUB_CHROMIUM"), *_CANDIDATES):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
@@ -44,11 +66,11 @@ def chromium_path() -> str | None:
 async def browser() -> AsyncIterator[Any]:
     executable = chromium_path()
     if executable is None:
-        pytest.skip("no Chromium: run scripts/browser.sh (installs Debian's chromium)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.skip("Playwright for Python is not installed: pip install -e '.[dev]'")
+        no_browser(NO_CHROMIUM)
+    if (missing := playwright_missing()) is not None:
+        no_browser(missing)
+    from playwright.async_api import async_playwright
+
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

@@ -104,11 +104,15 @@ async def control_conversation(
     "/api/v1/conversations/{conversationId}/close",
     response_model=ConversationOut,
     responses=error_responses(400, 404, *COMMON_ERRORS),
-    summary="Close a conversation (idempotent); its binding then opens a new one",
+    summary="Close a conversation (idempotent); its binding then opens a new one (engine "
+    "token, or a WebChat token for its own conversations)",
 )
-async def close_conversation(conversationId: str, caller: EngineCaller) -> Response:
+async def close_conversation(conversationId: str, caller: EngineOrWebChatCaller) -> Response:
+    # A WebChat visitor closes its own conversation (the component's sessionTTL): another
+    # integration's is 404, as an unknown one.
     cid = parse_guid(str(conversationId), "conversationId")
-    return JSON(await service.close(caller.ctx, caller.tenant_id, cid))
+    only = caller.principal.integration_id
+    return JSON(await service.close(caller.ctx, caller.tenant_id, cid, only))
 
 
 @router.get(

@@ -43,13 +43,17 @@ async def activities(
                 101, "A WebChat token reads only the customer side of its conversations."
             )
         bodies = await repo.activities_after(s, conversation_id, side, leid, ACTIVITY_LIMIT)
-    out = [orjson.loads(b) for b in bodies]
+    return [for_side(orjson.loads(b), side) for b in bodies]
+
+
+def for_side(activity: dict[str, Any], side: str) -> dict[str, Any]:
+    """A stored activity as `side` reads it (history and the followed sockets alike): control
+    events reach the customer side without the business's metadata. Changes it in place."""
     if side == "Customer":
-        for a in out:  # control events reach customers without the business's metadata
-            event = a.get("event")
-            if isinstance(event, dict) and event.get("type") == "control":
-                event.pop("metadata", None)
-    return out
+        event = activity.get("event")
+        if isinstance(event, dict) and event.get("type") == "control":
+            event.pop("metadata", None)
+    return activity
 
 
 def parse_side(value: str | None) -> str:

@@ -296,17 +296,25 @@ async def get(ctx: AppContext, tenant_id: uuid.UUID, conversation_id: uuid.UUID)
 
 
 async def close(
-    ctx: AppContext, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+    ctx: AppContext,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    only_integration: uuid.UUID | None = None,
 ) -> dict[str, Any]:
+    """`only_integration` (WebChat tokens): the conversation must be that integration's, and
+    the answer leaves out the `integration` node (the hub's name and description are the
+    business's, not the visitor's)."""
     async with ctx.db.write() as s:
         c = await repo.get(s, tenant_id, conversation_id)
-        if c is None:
+        if c is None or (only_integration is not None and c.integration_id != only_integration):
             raise conversation_not_found(conversation_id)
         if c.status == OPEN:
             now = utcnow()
             await repo.close(s, c.id, now)
             c.status, c.open_key, c.closed_at = CLOSED, None, now
             c.control_kind = c.control_integration_id = c.control_since = None
+    if only_integration is not None:
+        return conversation_wire(c, None, None)
     return await get(ctx, tenant_id, conversation_id)
 
 

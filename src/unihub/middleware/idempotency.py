@@ -15,6 +15,10 @@ request hash is an HMAC keyed the same way, so a body carrying provider credenti
 be confirmed by guessing. Rows older than 24 hours are ignored and purged; a row left without
 an answer by a killed process is taken over once it is older than the request time limit
 plus a margin.
+A WebChat visitor token names its integration's client (`webchat:<integrationId>`), shared by
+every visitor of that integration: the request hash covers the path (so the conversation) and
+the component's keys are random UUIDs, so a visitor reading another's answer would need both
+that conversation's id and its key (tests/webchat/test_endpoints.py).
 Limitation: the answer is stored in its own transaction after the route's; a process killed
 between the two leaves the create done and the key unanswered, so a retry after the
 take-over delay creates again. The window is one commit long.

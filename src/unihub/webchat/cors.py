@@ -1,12 +1,13 @@
 """CORS for the few endpoints a WebChat widget calls from a visitor's browser.
 
-The token endpoint checks the Origin itself (and answers it only to allowed origins). The
-config endpoint checks it the same way; its answers, errors included, name the caller's
-origin, so the component can tell "origin not allowed" and "paused or unknown" from "network
-down" (a 200 only ever reaches an allowed origin). The calls made with the token then carry
-it as a Bearer header, never a cookie, so the browser's same-origin policy adds nothing
-there: those answers (and their preflights) name the caller's origin, and the token decides
-what it reaches. Every other path is left untouched.
+The token and config endpoints check the Origin themselves (a 200 only ever reaches an
+allowed origin). Their answers, errors included, name the caller's origin, so the component
+can tell "origin not allowed" (403) and "paused or unknown" (400 6502 / 404) from "network
+down" (a failed fetch). The calls made with the token then carry it as a Bearer header,
+never a cookie, so the browser's same-origin policy adds nothing there: those answers (and
+their preflights) name the caller's origin, and the token decides what it reaches. Every
+CORS'd answer lets the page's script read the headers the component uses. Every other path
+is left untouched.
 """
 
 from __future__ import annotations
@@ -23,11 +24,29 @@ _BEARER_PATHS = (
     "/api/v1/conversations/establish",
     "/api/v1/interactions/activities/",
 )
+# `/api/v1/conversations/<id>/close` only: a visitor closes its own conversation.
+_CONVERSATIONS = "/api/v1/conversations/"
+_CLOSE = "/close"
+# What the component may read from an answer (the names src/unihub/middleware sends).
+EXPOSED = "Idempotent-Replayed, Retry-After, X-Request-Id"
 _PREFLIGHT_MAX_AGE = "600"
 
 
+def _close_path(path: str) -> bool:
+    if not (path.startswith(_CONVERSATIONS) and path.endswith(_CLOSE)):
+        return False
+    middle = path[len(_CONVERSATIONS) : -len(_CLOSE)]
+    return bool(middle) and "/" not in middle
+
+
 def _webchat_path(path: str) -> bool:
-    return path.startswith(_ORIGIN_CHECKED) or path.startswith(_BEARER_PATHS)
+    return path.startswith(_ORIGIN_CHECKED) or path.startswith(_BEARER_PATHS) or _close_path(path)
+
+
+def _methods(path: str) -> bytes:
+    if path.startswith(_ORIGIN_CHECKED):
+        return b"GET"
+    return b"POST" if _close_path(path) else b"GET, POST"
 
 
 class WebChatCors:
@@ -44,27 +63,24 @@ class WebChatCors:
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            await self._preflight(scope, origin, headers, send)
-            return
-        if scope["path"].startswith(_TOKEN_PATH):
-            await self.app(scope, receive, send)  # the endpoint decides
+            await self._preflight(scope, origin, send)
             return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 out = MutableHeaders(scope=message)
                 out["Access-Control-Allow-Origin"] = origin
+                out["Access-Control-Expose-Headers"] = EXPOSED
                 out.add_vary_header("Origin")
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
 
     @staticmethod
-    async def _preflight(scope: Scope, origin: str, headers: Headers, send: Send) -> None:
-        get_only = scope["path"].startswith(_ORIGIN_CHECKED)
+    async def _preflight(scope: Scope, origin: str, send: Send) -> None:
         out = [
             (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-allow-methods", b"GET" if get_only else b"GET, POST"),
+            (b"access-control-allow-methods", _methods(scope["path"])),
             (b"access-control-allow-headers", b"authorization, content-type, idempotency-key"),
             (b"access-control-max-age", _PREFLIGHT_MAX_AGE.encode()),
             (b"vary", b"Origin"),

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from unihub.core.auth import Context
-from unihub.core.errors import COMMON_ERRORS, error_responses
+from unihub.core.errors import COMMON_ERRORS, bad_request, error_responses
 from unihub.core.responses import JSON
 from unihub.core.validation import parse_guid
-from unihub.webchat import assets, service
+from unihub.webchat import assets, demo, service
 
 router = APIRouter(tags=["engine"])
 
@@ -29,20 +29,24 @@ class WebChatConfig(BaseModel):
     start: list[dict[str, Any]]
 
 
+def _page_origin(request: Request) -> str | None:
+    h = request.headers
+    return service.page_origin(
+        h.get("origin"), h.get("sec-fetch-site"), request.url.scheme, h.get("host")
+    )
+
+
 @router.get(
     "/api/v1/integrations/web-chat/token/{integrationId}",
     response_model=WebChatToken,
     responses=error_responses(400, 403, 404, *COMMON_ERRORS),
-    summary="A one-hour token for a WebChat visitor (the Origin must be an allowed origin)",
+    summary="A one-hour token for a WebChat visitor (the Origin must be an allowed origin; "
+    "every answer, errors included, carries CORS headers)",
 )
 async def webchat_token(integrationId: str, request: Request, ctx: Context) -> Response:
+    # CORS headers: webchat.cors (a 200 only ever reaches an allowed origin).
     iid = parse_guid(str(integrationId), "integrationId")
-    origin = request.headers.get("origin")
-    answer = JSON(await service.issue_token(ctx, iid, origin))
-    # Only an allowed origin gets here, so the browser may read the answer.
-    answer.headers["Access-Control-Allow-Origin"] = str(origin)
-    answer.headers["Vary"] = "Origin"
-    return answer
+    return JSON(await service.issue_token(ctx, iid, _page_origin(request)))
 
 
 @router.get(
@@ -54,7 +58,7 @@ async def webchat_token(integrationId: str, request: Request, ctx: Context) -> R
 )
 async def webchat_config(integrationId: str, request: Request, ctx: Context) -> Response:
     iid = parse_guid(str(integrationId), "integrationId")
-    integration = await service.visited(ctx, iid, request.headers.get("origin"))
+    integration = await service.visited(ctx, iid, _page_origin(request))
     return JSON(service.public_config(integration))
 
 
@@ -86,3 +90,32 @@ async def webchat_script(request: Request) -> Response:
         body = script.gzipped
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type=script.media_type, headers=headers)
+
+
+@router.get(
+    demo.PATH,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The demo page."},
+        **error_responses(400, *COMMON_ERRORS),
+    },
+    response_class=Response,
+    summary="A demo page embedding <hubster-webchat> for a WebChat integration (strict CSP; "
+    "the integration's allowedOrigins must include this server's host)",
+)
+async def webchat_demo(
+    request: Request,
+    integrationId: Annotated[
+        str | None, Query(description="The WebChat integration's id (required)")
+    ] = None,
+) -> Response:
+    if integrationId is None or not integrationId.strip():
+        raise bad_request(200, "Query parameter 'integrationId' is required.")
+    iid = parse_guid(integrationId, "integrationId")
+    nonce = demo.new_nonce()
+    headers = {
+        "Content-Security-Policy": demo.policy(nonce, request.headers.get("host")),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    body = demo.page(iid, nonce, request.url.hostname)
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)

@@ -47,6 +47,20 @@ def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+def page_origin(
+    origin: str | None, fetch_site: str | None, scheme: str, host: str | None
+) -> str | None:
+    """The origin of the page asking. Browsers leave `Origin` off a same-origin GET (a page
+    served by unihub itself, as /webchat/demo), but mark it `Sec-Fetch-Site: same-origin`, a
+    header no page's script can set: that page's origin is then this server's own, checked
+    against `allowedOrigins` like any other. Without either there is no page: None."""
+    if origin is not None or fetch_site is None or fetch_site.strip().lower() != "same-origin":
+        return origin
+    if not host or not host.strip():
+        return None
+    return f"{scheme}://{host.strip()}"
+
+
 def require_origin(origin: str | None) -> None:
     if origin is None or not origin.strip():
         raise bad_request(200, "The 'Origin' header is required on the WebChat visitor endpoints.")

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from unihub.conversations import history
 from unihub.conversations import repository as conversations
 from unihub.core.context import AppContext
 
@@ -86,7 +87,7 @@ async def follow(
             async with ctx.db.read() as s:
                 bodies = await conversations.activities_after(s, conversation_id, side, leid, BATCH)
             for body in bodies:
-                activity = orjson.loads(body)
+                activity = history.for_side(orjson.loads(body), side)
                 await peer.send_envelope({**header, "activity": activity})
                 leid = max(leid, int(activity["eventId"]))
             if len(bodies) < BATCH:
