@@ -927,7 +927,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
           const node = this._item(item);
           if (node) bubble.append(node);
         }
-        const actions = list(get(message, 'actions'));
+        // A customer's actions record the button it pressed: its title is the text, no button again.
+        const actions = who === 'customer' ? [] : list(get(message, 'actions'));
         const inline = actions.filter((a) => lower(get(a, 'type')) !== 'reply');
         if (inline.length) bubble.append(el('div', { class: 'row' }, ...inline.map((a) => this._action(a, 'text'))));
         if (!text && !inline.length) bubble.classList.add('bare');
