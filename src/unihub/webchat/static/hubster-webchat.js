@@ -99,6 +99,7 @@ header h2 { flex: 1; margin: 0; font-size: 17px; font-weight: 500; }
 .frame { width: 300px; max-width: 100%; aspect-ratio: 16 / 9; border: 0; border-radius: 8px;
   background: #111; }
 audio { width: 280px; max-width: 100%; }
+.fig { margin: 0; display: flex; flex-direction: column; gap: .3rem; }
 .image-btn { position: relative; border: 0; padding: 0; background: none; cursor: zoom-in;
   display: block; max-width: 300px; }
 .image-btn img, .card img.cover { width: 100%; display: block; border-radius: 8px; }
