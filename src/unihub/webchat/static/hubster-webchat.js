@@ -110,6 +110,7 @@ audio { width: 280px; max-width: 100%; }
   border: 1px solid #c9cdd4; border-radius: 8px; background: #fff; color: #1d1d1f;
   text-decoration: none; }
 .attachment small, .location small { color: #70757d; }
+.attachment svg, .location svg { width: 20px; height: 20px; flex: none; }
 .location { display: flex; gap: .5rem; align-items: flex-start; padding: .5rem .7rem;
   border: 1px solid #c9cdd4; border-radius: 8px; background: #fff; white-space: normal; }
 .location a { color: #2f5fd0; }
@@ -177,6 +178,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
   const dot = (cx) => ['circle', { cx, cy: 12, r: 1, fill: 'currentColor' }];
   const ICON_CHAT = [['path', { d: 'M12 3a9 9 0 0 0-7.8 13.5L3 21l4.6-1.2A9 9 0 1 0 12 3z' }], dot(8), dot(12), dot(16)];
   const ICON_SEND = [['path', { d: 'M3 20l18-8L3 4l3 8-3 8zM6 12h8' }]];
+  const ICON_CLIP = [['path', { d: 'M20 11.5l-7.8 7.8a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8' }]];
+  const ICON_PIN = [['path', { d: 'M12 21s-6.5-5.6-6.5-11a6.5 6.5 0 0 1 13 0c0 5.4-6.5 11-6.5 11z' }], ['circle', { cx: 12, cy: 10, r: 2.4 }]];
 
   let baseSheet = null;
   const base = () => {
@@ -1083,7 +1086,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const href = safeUrl(get(item, 'url'));
       const label = str(get(item, 'label')) || 'Attachment';
       const kind = str(get(item, 'mimeType'));
-      const body = [el('span', { 'aria-hidden': 'true' }, '\u{1F4CE}'), el('span', {}, label), kind ? el('small', {}, kind) : null];
+      const body = [svg(ICON_CLIP), el('span', {}, label), kind ? el('small', {}, kind) : null];
       if (!href) return el('span', { class: 'attachment' }, ...body);
       return externalLink(href, { class: 'attachment', download: true }, ...body);
     }
@@ -1105,7 +1108,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const lng = get(item, 'longitude');
       const where = address || (lat !== undefined && lng !== undefined ? `${lat}, ${lng}` : 'Location');
       const href = this._mapUrl(item);
-      return el('div', { class: 'location' }, el('span', { 'aria-hidden': 'true' }, '\u{1F4CD}'),
+      return el('div', { class: 'location' }, svg(ICON_PIN),
         el('div', {}, el('div', {}, where),
           href ? externalLink(href, {}, 'Open map') : null));
     }
