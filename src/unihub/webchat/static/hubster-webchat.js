@@ -135,7 +135,7 @@ audio { width: 280px; max-width: 100%; }
   scroll-behavior: smooth; padding-bottom: .3rem; }
 .track > .card { scroll-snap-align: start; }
 .nav { position: absolute; top: 40%; width: 34px; height: 34px; border-radius: 50%;
-  border: 0; background: rgba(0,0,0,.55); color: #fff; cursor: pointer; font-size: 18px; }
+  border: 0; background: rgba(0,0,0,.55); color: #fff; cursor: pointer; font-size: 18px; z-index: 1; }
 .nav.prev { left: 4px; } .nav.next { right: 4px; }
 .list { display: flex; flex-direction: column; gap: .6rem; width: 100%; }
 .list .card { width: 100%; }
