@@ -1,8 +1,9 @@
 """Every message type of the reference's 4_activities.rst as an agent (or a bot) sends it to a
 visitor of <hubster-webchat>, in a real Chromium: what the visitor sees, found by role and
-accessible name. Interactions (buttons, quick replies, links, carousel, lightbox) are in
-test_actions.py. Pictures are SVGs the host site's origin answers (a Playwright route on
-127.0.0.1), so nothing leaves the machine and the screenshots look like the reference's."""
+accessible name. Interactions (buttons, quick replies, links, carousel, lightbox) and the
+events (typing, seen, payload) are in test_actions.py. Pictures are SVGs the host site's
+origin answers (a Playwright route on 127.0.0.1), so nothing leaves the machine and the
+screenshots look like the reference's."""
 
 from __future__ import annotations
 
@@ -748,91 +749,8 @@ async def test_list_shows_items_with_their_buttons_and_the_global_buttons(scene:
     await expect(items.get_by_role("button", name="See more options")).to_have_count(0)
     assert (await more.bounding_box())["y"] > b["y"] + b["height"] - 1
     await chat.clean()
-    await items.nth(1).scroll_into_view_if_needed()
+    await chat.log.evaluate("log => { log.scrollTop = log.scrollHeight; }")
     await scene.shot(chat.page, "list")
-
-
-# --- events ----------------------------------------------------------------------------------
-
-
-async def test_typing_indicator_on_off_and_off_by_itself_after_30_seconds(scene: Scene) -> None:
-    page = await scene.new_page()
-    await page.clock.install()  # timers keep running, and the test can jump ahead
-    await page.goto(scene.embed())
-    await page.get_by_role("button", name="Open chat").click()
-    key = f"hubster-webchat:{scene.webchat_id.lower()}"
-    await page.wait_for_function(
-        "k => { const v = localStorage.getItem(k); return v && JSON.parse(v).conversationId; }",
-        arg=key,
-    )
-    chat = Chat(scene, page, await scene.visitor_conversation(page))
-    typing = chat.log.get_by_role("status", name="Typing")
-
-    await chat.event({"type": "typing_on"})
-    await expect(typing).to_be_visible(timeout=10000)
-    await scene.shot(page, "typing")
-    await chat.event({"type": "typing_off"})
-    await expect(typing).to_have_count(0, timeout=10000)
-
-    await chat.event({"type": "typing_on"})
-    await expect(typing).to_be_visible(timeout=10000)
-    await page.clock.fast_forward(20000)
-    await expect(typing).to_be_visible()  # not yet
-    await page.clock.fast_forward(11000)
-    await expect(typing).to_have_count(0)  # 31 s without typing_off
-
-    # A message from the agent ends the typing too.
-    await chat.event({"type": "typing_on"})
-    await expect(typing).to_be_visible(timeout=10000)
-    await chat.agent({"type": "text", "text": "Your order ships tomorrow."})
-    await expect(chat.log.get_by_text("Your order ships tomorrow.")).to_be_visible(timeout=10000)
-    await expect(typing).to_have_count(0)
-    assert scene.errors == []
-
-
-async def test_seen_shows_under_the_visitors_last_message(scene: Scene) -> None:
-    chat = await open_chat(scene)
-    box = chat.dialog.get_by_role("textbox")
-    for text in ("Is my order shipped?", "Order 1042"):
-        await box.fill(text)
-        await box.press("Enter")
-    await scene.agent_got(2, "both messages at the agent")
-    mine = chat.rows("customer")
-    await expect(mine).to_have_count(2)
-    await expect(chat.log.get_by_text("Sending…")).to_have_count(0)
-    await chat.event({"type": "seen"})
-    seen = chat.log.get_by_text("Seen", exact=True)
-    await expect(seen).to_have_count(1, timeout=10000)
-    await expect(mine.nth(1).get_by_text("Seen", exact=True)).to_be_visible()
-    await expect(mine.nth(0).get_by_text("Seen", exact=True)).to_have_count(0)
-    await scene.shot(chat.page, "seen")
-
-    # A later message, seen again: "Seen" moves under it.
-    await box.fill("Thanks!")
-    await box.press("Enter")
-    await scene.agent_got(3, "the third message at the agent")
-    await expect(chat.log.get_by_text("Sending…")).to_have_count(0)
-    await chat.event({"type": "seen"})
-    await expect(mine.nth(2).get_by_text("Seen", exact=True)).to_be_visible(timeout=10000)
-    await expect(seen).to_have_count(1)
-
-
-async def test_payload_events_are_not_shown_but_reach_on_received_activity(scene: Scene) -> None:
-    chat = await open_chat(
-        scene, "onReceivedActivity(a) { (window.got = window.got || []).push(a) }"
-    )
-    payload = {"data1": "value1", "data2": "value2", "data3": "value3"}
-    await chat.event({"type": "payload", "payloadType": "my.payload.01", "payload": payload})
-    await chat.agent({"type": "text", "text": "After the payload"})
-    await expect(chat.log.get_by_text("After the payload")).to_be_visible(timeout=10000)
-    got = await chat.page.evaluate("window.got || []")
-    events = [a for a in got if a.get("type") == "event"]
-    assert [e["event"]["payloadType"] for e in events] == ["my.payload.01"], got
-    assert events[0]["event"]["payload"] == payload
-    assert any(a.get("message", {}).get("text") == "After the payload" for a in got)
-    # The log holds the text only: the payload drew nothing before it.
-    assert await shadow(chat.page, "root.querySelector('[role=log]').children.length") == 1
-    await expect(chat.log.get_by_text("value1")).to_have_count(0)
 
 
 # --- script injection ------------------------------------------------------------------------
