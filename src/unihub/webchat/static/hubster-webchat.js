@@ -99,6 +99,7 @@ header h2 { flex: 1; margin: 0; font-size: 17px; font-weight: 500; }
 .frame { width: 300px; max-width: 100%; aspect-ratio: 16 / 9; border: 0; border-radius: 8px;
   background: #111; }
 audio { width: 280px; max-width: 100%; }
+.fig { margin: 0; display: flex; flex-direction: column; gap: .3rem; }
 .image-btn { position: relative; border: 0; padding: 0; background: none; cursor: zoom-in;
   display: block; max-width: 300px; }
 .image-btn img, .card img.cover { width: 100%; display: block; border-radius: 8px; }
@@ -109,6 +110,7 @@ audio { width: 280px; max-width: 100%; }
   border: 1px solid #c9cdd4; border-radius: 8px; background: #fff; color: #1d1d1f;
   text-decoration: none; }
 .attachment small, .location small { color: #70757d; }
+.attachment svg, .location svg { width: 20px; height: 20px; flex: none; }
 .location { display: flex; gap: .5rem; align-items: flex-start; padding: .5rem .7rem;
   border: 1px solid #c9cdd4; border-radius: 8px; background: #fff; white-space: normal; }
 .location a { color: #2f5fd0; }
@@ -133,7 +135,7 @@ audio { width: 280px; max-width: 100%; }
   scroll-behavior: smooth; padding-bottom: .3rem; }
 .track > .card { scroll-snap-align: start; }
 .nav { position: absolute; top: 40%; width: 34px; height: 34px; border-radius: 50%;
-  border: 0; background: rgba(0,0,0,.55); color: #fff; cursor: pointer; font-size: 18px; }
+  border: 0; background: rgba(0,0,0,.55); color: #fff; cursor: pointer; font-size: 18px; z-index: 1; }
 .nav.prev { left: 4px; } .nav.next { right: 4px; }
 .list { display: flex; flex-direction: column; gap: .6rem; width: 100%; }
 .list .card { width: 100%; }
@@ -176,6 +178,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
   const dot = (cx) => ['circle', { cx, cy: 12, r: 1, fill: 'currentColor' }];
   const ICON_CHAT = [['path', { d: 'M12 3a9 9 0 0 0-7.8 13.5L3 21l4.6-1.2A9 9 0 1 0 12 3z' }], dot(8), dot(12), dot(16)];
   const ICON_SEND = [['path', { d: 'M3 20l18-8L3 4l3 8-3 8zM6 12h8' }]];
+  const ICON_CLIP = [['path', { d: 'M20 11.5l-7.8 7.8a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8' }]];
+  const ICON_PIN = [['path', { d: 'M12 21s-6.5-5.6-6.5-11a6.5 6.5 0 0 1 13 0c0 5.4-6.5 11-6.5 11z' }], ['circle', { cx: 12, cy: 10, r: 2.4 }]];
 
   let baseSheet = null;
   const base = () => {
@@ -926,7 +930,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
           const node = this._item(item);
           if (node) bubble.append(node);
         }
-        const actions = list(get(message, 'actions'));
+        // A customer's actions record the button it pressed: its title is the text, no button again.
+        const actions = who === 'customer' ? [] : list(get(message, 'actions'));
         const inline = actions.filter((a) => lower(get(a, 'type')) !== 'reply');
         if (inline.length) bubble.append(el('div', { class: 'row' }, ...inline.map((a) => this._action(a, 'text'))));
         if (!text && !inline.length) bubble.classList.add('bare');
@@ -1080,7 +1085,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const href = safeUrl(get(item, 'url'));
       const label = str(get(item, 'label')) || 'Attachment';
       const kind = str(get(item, 'mimeType'));
-      const body = [el('span', { 'aria-hidden': 'true' }, '\u{1F4CE}'), el('span', {}, label), kind ? el('small', {}, kind) : null];
+      const body = [svg(ICON_CLIP), el('span', {}, label), kind ? el('small', {}, kind) : null];
       if (!href) return el('span', { class: 'attachment' }, ...body);
       return externalLink(href, { class: 'attachment', download: true }, ...body);
     }
@@ -1102,7 +1107,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const lng = get(item, 'longitude');
       const where = address || (lat !== undefined && lng !== undefined ? `${lat}, ${lng}` : 'Location');
       const href = this._mapUrl(item);
-      return el('div', { class: 'location' }, el('span', { 'aria-hidden': 'true' }, '\u{1F4CD}'),
+      return el('div', { class: 'location' }, svg(ICON_PIN),
         el('div', {}, el('div', {}, where),
           href ? externalLink(href, {}, 'Open map') : null));
     }
@@ -1111,7 +1116,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const card = el('div', { class: 'card contact' });
       const title = str(get(item, 'title'));
       const src = safeUrl(get(item, 'imageUrl'));
-      const caption = this._caption(item, title);
+      const caption = src ? this._caption(item, title) : null; // no picture: the title is the heading
       if (src) card.append(el('div', { class: 'top' }, el('img', { class: 'cover', src, alt: title }), caption));
       const body = el('div', { class: 'body' });
       if (!caption) body.append(el('h3', {}, title));
