@@ -1293,6 +1293,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       let reopened = false;
       for (let attempt = 0; ; attempt++) {
         if (!navigator.onLine) {
+          // Every queued message waits, not only the first (the others would say "Sending").
+          for (const s of this._log.querySelectorAll('.msg.pending .state')) s.textContent = 'Waiting for network\u2026';
           mark('Waiting for network\u2026');
           return false;
         }
