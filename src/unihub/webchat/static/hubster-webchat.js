@@ -600,6 +600,13 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
         })();
         this._ready.catch((err) => {
           this._ready = null;
+          if (err instanceof Offline && this._conversationId && !this._gone) {
+            // The network dropped while a conversation is on screen: try again, keep the chat.
+            this._status.textContent = 'Connection lost. Reconnecting\u2026';
+            setTimeout(() => this._start(establish).then(() => { this._status.textContent = ''; }, () => {}),
+              backoff(this._wsTries++));
+            return;
+          }
           this._fail(err);
         });
       }
