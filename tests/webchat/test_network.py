@@ -231,3 +231,95 @@ async def test_the_visitor_token_is_renewed_before_it_expires(scene: Scene) -> N
     await scene.agent_text(cid, "Yes")
     await expect(texts(dialog)).to_have_text(["Hi", "Fifty minutes later", "Still here", "Yes"])
     assert len(token_calls) == 2
+
+
+async def test_a_message_whose_answer_was_lost_is_sent_once_across_a_reload(
+    scene: Scene,
+) -> None:
+    page = await scene.new_page(url=scene.embed())
+    dialog = await open_chat(page)
+    await say(dialog, "Hi")
+    await agent_bodies(scene, 1)
+    await expect(dialog.get_by_role("log").locator(".msg.pending")).to_have_count(0)
+
+    keys: list[str | None] = []
+    losing = asyncio.Event()
+    losing.set()
+    reached = asyncio.Event()
+
+    async def lose_answers(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            await route.fallback()
+            return
+        keys.append((await request.all_headers()).get("idempotency-key"))
+        if not losing.is_set():
+            await route.fallback()
+            return
+        if not reached.is_set():
+            await route.fetch()  # the server has it; the browser never hears back
+            reached.set()
+        await route.abort("connectionreset")
+
+    await page.route(f"**{INBOUND}**", lose_answers)
+    await say(dialog, "Lost answer")
+    await asyncio.wait_for(reached.wait(), 10)
+    await agent_bodies(scene, 2)
+    # The visitor reloads while the message is still "sending": it stays queued.
+    await page.reload()
+    losing.clear()
+    await expect(texts(dialog)).to_have_text(["Hi", "Lost answer"], timeout=10000)
+    await expect(dialog.get_by_role("log").locator(".msg.pending")).to_have_count(0)
+    cid = await scene.visitor_conversation(page)
+    await scene.agent_text(cid, "Got it once")
+    await expect(texts(dialog)).to_have_text(["Hi", "Lost answer", "Got it once"])
+    assert agent_texts(scene) == ["Hi", "Lost answer"]
+    assert len(keys) >= 2 and len(set(keys)) == 1 and keys[0], keys
+
+
+async def test_two_offline_tabs_send_a_queued_message_once(scene: Scene) -> None:
+    context = await scene.new_context()
+    url = scene.embed()
+    first = await scene.new_page(context, url)
+    one = await open_chat(first)
+    await say(one, "Hi")
+    await agent_bodies(scene, 1)
+    second = await scene.new_page(context, url)
+    two = second.get_by_role("dialog", name="Chat")
+    await expect(texts(two)).to_have_text(["Hi"])
+
+    await context.set_offline(True)  # both tabs
+    await say(one, "Typed offline")
+    await expect(one.get_by_text("Waiting for network…")).to_be_visible()
+    await context.set_offline(False)  # both tabs flush the shared queue
+    await agent_bodies(scene, 2)
+    for dialog in (one, two):
+        await expect(texts(dialog)).to_have_text(["Hi", "Typed offline"])
+        await expect(dialog.get_by_role("log").locator(".msg.pending")).to_have_count(0)
+    cid = await scene.visitor_conversation(first)
+    await scene.agent_text(cid, "Once")
+    for dialog in (one, two):
+        await expect(texts(dialog)).to_have_text(["Hi", "Typed offline", "Once"])
+    assert agent_texts(scene) == ["Hi", "Typed offline"]
+
+
+async def test_a_network_failure_while_reconnecting_keeps_the_chat(scene: Scene) -> None:
+    page = await scene.new_page(url=scene.embed())
+    dialog = await open_chat(page)
+    await say(dialog, "Hi")
+    cid = (await agent_bodies(scene, 1))[0]["conversationId"]
+    await scene.agent_text(cid, "one")
+    await expect(texts(dialog)).to_have_text(["Hi", "one"])
+
+    # After the reload the history request fails twice, as on a flaky network.
+    async def drop(route: Any) -> None:
+        await route.abort("internetdisconnected")
+
+    await page.route("**/api/v1/interactions/activities/**", drop, times=2)
+    await page.reload()
+    await scene.agent_text(cid, "two")
+    await expect(texts(dialog)).to_have_text(["Hi", "one", "two"], timeout=10000)
+    await expect(dialog.get_by_text("Connection lost. Reconnecting…")).to_be_hidden()
+    await expect(page.get_by_text("Chat cannot connect right now.")).to_have_count(0)
+    await scene.agent_text(cid, "three")
+    await expect(texts(dialog)).to_have_text(["Hi", "one", "two", "three"])
