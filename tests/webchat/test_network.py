@@ -324,3 +324,51 @@ async def test_a_network_failure_while_reconnecting_keeps_the_chat(scene: Scene)
     await expect(page.get_by_text("Chat cannot connect right now.")).to_have_count(0)
     await scene.agent_text(cid, "three")
     await expect(texts(dialog)).to_have_text(["Hi", "one", "two", "three"])
+
+
+async def test_a_send_failing_every_attempt_is_not_delivered_and_retry_keeps_its_key(
+    scene: Scene,
+) -> None:
+    page = await scene.new_page(url=scene.embed())
+    dialog = await open_chat(page)
+    await say(dialog, "Hi")
+    await agent_bodies(scene, 1)
+    await expect(dialog.get_by_role("log").locator(".msg.pending")).to_have_count(0)
+
+    keys: list[str | None] = []
+    failing = True
+    unavailable = {"errors": [{"code": "ENG000503", "description": "Service unavailable"}]}
+
+    async def unavailable_server(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            await route.fallback()
+            return
+        keys.append((await request.all_headers()).get("idempotency-key"))
+        if failing:  # never reaches the server
+            await route.fulfill(
+                status=503,
+                json=unavailable,
+                headers={"Access-Control-Allow-Origin": "*"},
+            )
+        else:
+            await route.fallback()
+
+    await page.route(f"**{INBOUND}**", unavailable_server)
+    await say(dialog, "Are you there?")
+    log = dialog.get_by_role("log")
+    await expect(log.get_by_text("Not delivered")).to_be_visible(timeout=10000)
+    tries = len(keys)
+    assert 2 <= tries <= 5, keys  # a few attempts, then it says so
+    assert agent_texts(scene) == ["Hi"]
+
+    failing = False
+    await log.get_by_role("button", name="Retry").click()
+    await agent_bodies(scene, 2)
+    await expect(log.get_by_text("Not delivered")).to_have_count(0)
+    await expect(log.locator(".msg.pending")).to_have_count(0)
+    assert len(keys) == tries + 1 and len(set(keys)) == 1 and keys[0], keys
+    cid = await scene.visitor_conversation(page)
+    await scene.agent_text(cid, "Yes")
+    await expect(texts(dialog)).to_have_text(["Hi", "Are you there?", "Yes"])
+    assert agent_texts(scene) == ["Hi", "Are you there?"]
