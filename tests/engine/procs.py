@@ -64,8 +64,9 @@ class Server:
         return self.base_url.replace("http://", "ws://")
 
 
-async def start_server(env: dict[str, str]) -> Server:
-    port = free_port()
+async def start_server(env: dict[str, str], port: int | None = None) -> Server:
+    """`port`: a given one (a restart on the same address), else a free one."""
+    port = port or free_port()
     log = Path(tempfile.mkstemp(prefix="unihub-serve-", suffix=".log")[1])
     with log.open("wb") as out:
         proc = subprocess.Popen(

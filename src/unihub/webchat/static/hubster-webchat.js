@@ -604,6 +604,13 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
         })();
         this._ready.catch((err) => {
           this._ready = null;
+          if (err instanceof Offline && this._conversationId && !this._gone) {
+            // The network dropped while a conversation is on screen: try again, keep the chat.
+            this._status.textContent = 'Connection lost. Reconnecting\u2026';
+            setTimeout(() => this._start(establish).then(() => { this._status.textContent = ''; }, () => {}),
+              backoff(this._wsTries++));
+            return;
+          }
           this._fail(err);
         });
       }
@@ -814,7 +821,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const message = get(activity, 'message');
       const event = get(activity, 'event');
       if (get(activity, 'type') === 'message' && message) {
-        if (mine && this._adoptEcho(activity, eventId)) return;
+        if (mine && this._adoptEcho(activity, eventId, into)) return;
         const who = mine ? 'customer' : (get(get(activity, 'sender'), 'integrationType') === 'Bot' ? 'bot' : 'agent');
         if (!mine) this._typingOff();
         if (mine) this._dropQuickReplies(target);
@@ -827,13 +834,14 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     }
 
     /** The socket's copy of a message this tab is still sending: keep the one bubble. */
-    _adoptEcho(activity, eventId) {
+    _adoptEcho(activity, eventId, into) {
       const row = this._log.querySelector(`[data-event-id="${eventId}"]`);
       if (row) return true;
       const text = signature(get(activity, 'message'));
       for (const pending of this._log.querySelectorAll('.msg.pending')) {
         if (pending.dataset.body === text) {
           this._delivered(pending, eventId);
+          if (into) into.append(pending); // read from history: in its place, not after it
           return true;
         }
       }
@@ -1297,6 +1305,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       let reopened = false;
       for (let attempt = 0; ; attempt++) {
         if (!navigator.onLine) {
+          // Every queued message waits, not only the first (the others would say "Sending").
+          for (const s of this._log.querySelectorAll('.msg.pending .state')) s.textContent = 'Waiting for network\u2026';
           mark('Waiting for network\u2026');
           return false;
         }
