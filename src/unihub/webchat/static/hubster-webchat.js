@@ -238,6 +238,10 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     } catch (_) { /* not a URL */ }
     return null;
   };
+  /** An image source: http(s), or an inline `data:image/...` picture (the styling gallery's
+   * samples: no request). An <img> never runs a script, whatever the picture holds. */
+  const imageUrl = (value) => (/^data:image\/(png|gif|jpeg|webp|svg\+xml)[;,]/i.test(str(value).trim())
+    ? str(value).trim() : safeUrl(value));
   const externalLink = (href, attrs, ...children) =>
     el('a', Object.assign({ href, target: '_blank', rel: 'noopener noreferrer' }, attrs || {}), ...children);
 
@@ -1052,7 +1056,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     }
 
     _image(item, inCard) {
-      const src = safeUrl(get(item, 'url'));
+      const src = imageUrl(get(item, 'url'));
       if (!src) return null;
       const alt = str(get(item, 'alt')) || str(get(item, 'title'));
       const img = el('img', { src, alt, loading: 'lazy', class: inCard ? 'cover' : undefined });
@@ -1111,7 +1115,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     _contact(item) {
       const card = el('div', { class: 'card contact' });
       const title = str(get(item, 'title'));
-      const src = safeUrl(get(item, 'imageUrl'));
+      const src = imageUrl(get(item, 'imageUrl'));
       const caption = this._caption(item, title);
       if (src) card.append(el('div', { class: 'top' }, el('img', { class: 'cover', src, alt: title }), caption));
       const body = el('div', { class: 'body' });
@@ -1140,7 +1144,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       let media = null;
       let caption = null;
       if (urlType === 'image') {
-        const src = safeUrl(url);
+        const src = imageUrl(url);
         if (src) {
           media = el('img', { class: 'cover', src, alt: title, loading: 'lazy' });
           const fallback = safeUrl(get(item, 'fallbackImageUrl'));
