@@ -1116,7 +1116,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const card = el('div', { class: 'card contact' });
       const title = str(get(item, 'title'));
       const src = imageUrl(get(item, 'imageUrl'));
-      const caption = this._caption(item, title);
+      const caption = src ? this._caption(item, title) : null; // a caption needs the picture
       if (src) card.append(el('div', { class: 'top' }, el('img', { class: 'cover', src, alt: title }), caption));
       const body = el('div', { class: 'body' });
       if (!caption) body.append(el('h3', {}, title));
