@@ -815,7 +815,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       const message = get(activity, 'message');
       const event = get(activity, 'event');
       if (get(activity, 'type') === 'message' && message) {
-        if (mine && this._adoptEcho(activity, eventId)) return;
+        if (mine && this._adoptEcho(activity, eventId, into)) return;
         const who = mine ? 'customer' : (get(get(activity, 'sender'), 'integrationType') === 'Bot' ? 'bot' : 'agent');
         if (!mine) this._typingOff();
         if (mine) this._dropQuickReplies(target);
@@ -828,13 +828,14 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     }
 
     /** The socket's copy of a message this tab is still sending: keep the one bubble. */
-    _adoptEcho(activity, eventId) {
+    _adoptEcho(activity, eventId, into) {
       const row = this._log.querySelector(`[data-event-id="${eventId}"]`);
       if (row) return true;
       const text = signature(get(activity, 'message'));
       for (const pending of this._log.querySelectorAll('.msg.pending')) {
         if (pending.dataset.body === text) {
           this._delivered(pending, eventId);
+          if (into) into.append(pending); // from history: in its place among the others
           return true;
         }
       }
