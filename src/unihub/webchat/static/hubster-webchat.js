@@ -1376,7 +1376,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       let retry = false;
       if (err instanceof ApiFailure) {
         if (err.status === 403) text = 'Chat is not available on this site.';
-        else if (err.status === 404 || err.code === 6502 || err.code === 6000 || err.code === 206) text = 'Chat is currently unavailable.';
+        else if (err.code === 6502 || err.code === 6503) text = 'Chat is paused right now.';
+        else if (err.status === 404 || err.code === 6000 || err.code === 206 || err.code === 203) text = 'Chat is not set up correctly.';
         else retry = err.status >= 500 || err.status === 429;
       } else if (err instanceof Offline) {
         text = 'Chat cannot connect right now.';
