@@ -477,11 +477,26 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       });
       this._input.addEventListener('input', () => this._grow());
       this._window.addEventListener('keydown', (e) => {
+        if (e.key === 'Tab') this._wrapFocus(e);
         if (e.key !== 'Escape') return;
         const box = this._root.querySelector('.lightbox');
         if (box) box.remove();
         else if (!this._config.hideCloseIcon) this.close();
       });
+    }
+
+    /** Tab and Shift+Tab go round the window's controls rather than out of it; Escape leaves
+     * (so without a close button, hideCloseIcon, Tab leaves as usual: never a keyboard trap). */
+    _wrapFocus(e) {
+      if (this._config.hideCloseIcon) return;
+      const all = [...this._window.querySelectorAll('button, a[href], textarea, iframe, [controls], [tabindex]:not([tabindex="-1"])')]
+        .filter((n) => !n.disabled && n.getClientRects().length);
+      const here = this._root.activeElement;
+      if (!all.length) return;
+      if (e.shiftKey ? here === all[0] : here === all[all.length - 1]) {
+        e.preventDefault();
+        (e.shiftKey ? all[all.length - 1] : all[0]).focus();
+      }
     }
 
     _grow() {
