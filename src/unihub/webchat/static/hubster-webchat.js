@@ -989,11 +989,13 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       }
       const kind = cls || (type === 'reply' ? 'quick' : 'postback');
       const btn = el('button', { type: 'button', class: `btn ${kind} ${variant(action, 'primary')}` }, title);
-      btn.addEventListener('click', () => {
+      btn.addEventListener('click', (e) => {
         const pressed = { type: type === 'reply' ? 'reply' : 'postback', title, payload: str(get(action, 'payload')) };
         const sent = this._send({ type: 'message', message: { type: 'text', text: title, actions: [pressed] } });
         const group = btn.closest('.quicks');
         if (sent && group) group.remove();
+        // Pressed from the keyboard (detail 0), the focus must not vanish with its button.
+        if (!btn.isConnected && e.detail === 0) this._input.focus();
       });
       return btn;
     }
