@@ -31,6 +31,11 @@
 [hidden] { display: none !important; }
 button { font: inherit; }
 :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+/* Inherited from the host element otherwise, where a page's !important beats :host. */
+.launcher, .notice, .window { color: #1d1d1f;
+  font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  letter-spacing: normal; word-spacing: normal; text-transform: none; text-align: start;
+  text-indent: 0; text-shadow: none; white-space: normal; }
 .launcher { position: relative; width: 60px; height: 60px; border-radius: 50%; border: 0;
   cursor: pointer; background: var(--accent); color: #fff; display: grid; place-items: center;
   box-shadow: 0 2px 12px rgba(0,0,0,.25); padding: 0; }
