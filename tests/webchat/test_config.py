@@ -433,7 +433,11 @@ async def test_hide_close_icon_leaves_no_way_to_close(scene: Scene) -> None:
 
 
 async def test_full_window_covers_the_viewport(scene: Scene) -> None:
-    page = await scene.new_page(url=scene.embed("fullWindow: true"))
+    """Even with the mount positioned by its style (the reference's blue sample)."""
+    mount = {"style": {"bottom": "5rem", "right": ".9rem", "z-index": "100"}}
+    page = await scene.new_page(
+        url=scene.embed(f"fullWindow: true, styles: {js({'mount': mount})}")
+    )
     dialog = await open_chat(page)
     box = await dialog.bounding_box()
     assert box == {"x": 0, "y": 0, "width": 1280, "height": 720}
@@ -441,6 +445,7 @@ async def test_full_window_covers_the_viewport(scene: Scene) -> None:
     launcher = page.get_by_role("button", name="Open chat")
     box = await launcher.bounding_box()
     assert box["width"] < 100 and box["x"] > 1100  # closed: the launcher in its corner
+    assert abs(720 - (box["y"] + box["height"]) - 80) <= 1  # 5rem up, as its style says
     # Without it, the window is a panel in the corner.
     page = await scene.new_page(url=scene.embed())
     dialog = await open_chat(page)
