@@ -24,13 +24,18 @@
   const POSITION = new Set(['top', 'right', 'bottom', 'left', 'z-index']);
 
   const CSS = `
-:host { all: initial; position: fixed; right: 1rem; bottom: 1rem; z-index: 2147483000;
+:host { all: initial; position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;
   font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f;
   --accent: #8c8ff5; --accent-dark: #5f63e8; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
 button { font: inherit; }
 :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+/* Inherited from the host element otherwise, where a page's !important beats :host. */
+.launcher, .notice, .window { color: #1d1d1f;
+  font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  letter-spacing: normal; word-spacing: normal; text-transform: none; text-align: start;
+  text-indent: 0; text-shadow: none; white-space: normal; }
 .launcher { position: relative; width: 60px; height: 60px; border-radius: 50%; border: 0;
   cursor: pointer; background: var(--accent); color: #fff; display: grid; place-items: center;
   box-shadow: 0 2px 12px rgba(0,0,0,.25); padding: 0; }
@@ -39,42 +44,42 @@ button { font: inherit; }
 .badge { position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px;
   border-radius: 11px; background: #dc3545; color: #fff; font-size: 12px; line-height: 22px;
   padding: 0 6px; }
-.notice { max-width: 280px; padding: .6rem .8rem; border-radius: 8px; background: #fff;
-  box-shadow: 0 2px 10px rgba(0,0,0,.2); font-size: 14px; display: flex; gap: .5rem;
+.notice { max-width: 280px; padding: 9.6px 12.8px; border-radius: 8px; background: #fff;
+  box-shadow: 0 2px 10px rgba(0,0,0,.2); font-size: 14px; display: flex; gap: 8px;
   align-items: center; }
 .notice button { border: 1px solid #888; background: #fff; border-radius: 6px; cursor: pointer; }
-.window { position: relative; width: 370px; height: 600px; max-height: calc(100vh - 2rem);
+.window { position: relative; width: 370px; height: 600px; max-height: calc(100vh - 32px);
   display: flex; flex-direction: column; background: #fff; border-radius: 10px;
   overflow: hidden; box-shadow: 0 4px 24px rgba(0,0,0,.25); }
 :host(.full.open) { inset: 0; }
 :host(.full.open) .window { width: 100vw; height: 100vh; height: 100dvh; max-height: none;
   border-radius: 0; }
-header { display: flex; align-items: center; gap: .6rem; padding: .8rem 1rem;
+header { display: flex; align-items: center; gap: 9.6px; padding: 12.8px 16px;
   background: var(--accent); color: #fff; }
 header img { width: 30px; height: 30px; object-fit: contain; }
 header h2 { flex: 1; margin: 0; font-size: 17px; font-weight: 500; }
 .close { border: 0; background: transparent; color: inherit; font-size: 26px; cursor: pointer;
-  line-height: 1; padding: .1rem .4rem; }
-.log { flex: 1; overflow-y: auto; padding: .8rem; display: flex; flex-direction: column;
-  gap: .5rem; background: #fff; }
+  line-height: 1; padding: 1.6px 6.4px; }
+.log { flex: 1; overflow-y: auto; padding: 12.8px; display: flex; flex-direction: column;
+  gap: 8px; background: #fff; }
 .msg { display: flex; flex-direction: column; max-width: 86%; align-self: flex-start; }
 .msg.customer { align-self: flex-end; align-items: flex-end; }
 .msg.wide { max-width: 100%; width: 100%; }
-.bubble { padding: .6rem .85rem; border-radius: 12px; background: #ececfd; color: #1d1d1f;
+.bubble { padding: 9.6px 13.6px; border-radius: 12px; background: #ececfd; color: #1d1d1f;
   white-space: pre-wrap; overflow-wrap: anywhere; display: flex; flex-direction: column;
-  gap: .5rem; max-width: 100%; }
+  gap: 8px; max-width: 100%; }
 .msg.customer .bubble { background: var(--accent); color: #fff; }
 .msg.customer .bubble a { color: inherit; }
 .msg.bot .bubble { background: #eef3ee; }
 .bubble.bare { padding: 0; background: transparent !important; }
-.meta { font-size: 11px; color: #70757d; margin: 2px 4px 0; display: flex; gap: .4rem;
+.meta { font-size: 11px; color: #70757d; margin: 2px 4px 0; display: flex; gap: 6.4px;
   align-items: center; }
 .msg.pending .bubble { opacity: .6; }
 .failed { color: #b3261e; font-weight: 600; }
 .retry { border: 1px solid #b3261e; color: #b3261e; background: #fff; border-radius: 6px;
-  cursor: pointer; font-size: 11px; padding: 0 .4rem; }
-.row { display: flex; flex-wrap: wrap; gap: .4rem; }
-.btn { border: 1px solid; border-radius: 5px; padding: .4rem .9rem; cursor: pointer;
+  cursor: pointer; font-size: 11px; padding: 0 6.4px; }
+.row { display: flex; flex-wrap: wrap; gap: 6.4px; }
+.btn { border: 1px solid; border-radius: 5px; padding: 6.4px 14.4px; cursor: pointer;
   text-decoration: none; font-size: 14px; display: inline-block; text-align: center;
   white-space: normal; }
 .postback { color: #fff; }
@@ -99,19 +104,19 @@ header h2 { flex: 1; margin: 0; font-size: 17px; font-weight: 500; }
 .frame { width: 300px; max-width: 100%; aspect-ratio: 16 / 9; border: 0; border-radius: 8px;
   background: #111; }
 audio { width: 280px; max-width: 100%; }
-.fig { margin: 0; display: flex; flex-direction: column; gap: .3rem; }
+.fig { margin: 0; display: flex; flex-direction: column; gap: 5px; }
 .image-btn { position: relative; border: 0; padding: 0; background: none; cursor: zoom-in;
   display: block; max-width: 300px; }
 .image-btn img, .card img.cover { width: 100%; display: block; border-radius: 8px; }
-.caption { position: absolute; left: 0; right: 0; bottom: 0; padding: .35rem .6rem;
+.caption { position: absolute; left: 0; right: 0; bottom: 0; padding: 5.6px 9.6px;
   background: rgba(0,0,0,.55); color: #fff; font-weight: 600; letter-spacing: .03em;
   border-radius: 0 0 8px 8px; text-align: left; }
-.attachment { display: flex; gap: .5rem; align-items: center; padding: .5rem .7rem;
+.attachment { display: flex; gap: 8px; align-items: center; padding: 8px 11.2px;
   border: 1px solid #c9cdd4; border-radius: 8px; background: #fff; color: #1d1d1f;
   text-decoration: none; }
 .attachment small, .location small { color: #70757d; }
 .attachment svg, .location svg { width: 20px; height: 20px; flex: none; }
-.location { display: flex; gap: .5rem; align-items: flex-start; padding: .5rem .7rem;
+.location { display: flex; gap: 8px; align-items: flex-start; padding: 8px 11.2px;
   border: 1px solid #c9cdd4; border-radius: 8px; background: #fff; white-space: normal; }
 .location a { color: #2f5fd0; }
 .card { width: 270px; max-width: 100%; border: 1px solid #d5d8de; border-radius: 8px;
@@ -120,26 +125,26 @@ audio { width: 280px; max-width: 100%; }
 .card .top { position: relative; }
 .card .top .caption, .card img.cover { border-radius: 0; }
 .card .frame, .card .media { border-radius: 0; width: 100%; max-width: none; }
-.card .body { padding: .55rem .7rem; font-size: 13px; display: flex; flex-direction: column;
-  gap: .2rem; }
+.card .body { padding: 8.8px 11.2px; font-size: 13px; display: flex; flex-direction: column;
+  gap: 3.2px; }
 .card h3 { margin: 0; font-size: 14px; }
 .card .sub { font-weight: 600; color: #555b66; }
 .card .content { color: #444; }
 .card .prop b { font-weight: 600; }
 .card a { color: #2f5fd0; }
 .item-btn { border-width: 1px 0 0; border-radius: 0; background: #fff; width: 100%;
-  padding: .5rem; }
+  padding: 8px; }
 .item-btn:hover { background: #f1f4ff; }
 .carousel { position: relative; width: 100%; }
-.track { display: flex; gap: .6rem; overflow-x: auto; scroll-snap-type: x mandatory;
-  scroll-behavior: smooth; padding-bottom: .3rem; }
+.track { display: flex; gap: 9.6px; overflow-x: auto; scroll-snap-type: x mandatory;
+  scroll-behavior: smooth; padding-bottom: 4.8px; }
 .track > .card { scroll-snap-align: start; }
 .nav { position: absolute; top: 40%; width: 34px; height: 34px; border-radius: 50%;
   border: 0; background: rgba(0,0,0,.55); color: #fff; cursor: pointer; font-size: 18px; z-index: 1; }
 .nav.prev { left: 4px; } .nav.next { right: 4px; }
-.list { display: flex; flex-direction: column; gap: .6rem; width: 100%; }
+.list { display: flex; flex-direction: column; gap: 9.6px; width: 100%; }
 .list .card { width: 100%; }
-.list-btn { width: 100%; color: #fff; border: 0; border-radius: 0; padding: .45rem;
+.list-btn { width: 100%; color: #fff; border: 0; border-radius: 0; padding: 7.2px;
   background: #3266e3; font-weight: 600; }
 .list-actions { display: flex; flex-direction: column; gap: 1px; }
 .list-btn.info { background: #0e9aa7; } .list-btn.secondary { background: #6b7280; }
@@ -147,26 +152,26 @@ audio { width: 280px; max-width: 100%; }
 .list-btn.danger { background: #dc3545; }
 .transfer { align-self: center; font-size: 13px; text-align: center; }
 .transfer a { color: #2f5fd0; }
-.typing { align-self: flex-start; padding: .6rem .85rem; border-radius: 12px;
+.typing { align-self: flex-start; padding: 9.6px 13.6px; border-radius: 12px;
   background: #ececfd; display: flex; gap: 4px; }
 .typing i { width: 7px; height: 7px; border-radius: 50%; background: #8b8fa0;
   animation: blink 1.2s infinite both; }
 .typing i:nth-child(2) { animation-delay: .2s; } .typing i:nth-child(3) { animation-delay: .4s; }
 @keyframes blink { 0%, 80%, 100% { opacity: .3; } 40% { opacity: 1; } }
-.status { font-size: 12px; text-align: center; color: #70757d; padding: .2rem; }
-footer { display: flex; gap: .4rem; padding: .6rem .7rem; background: #f2f2fb;
+.status { font-size: 12px; text-align: center; color: #70757d; padding: 3.2px; }
+footer { display: flex; gap: 6.4px; padding: 9.6px 11.2px; background: #f2f2fb;
   align-items: flex-end; }
-textarea { flex: 1; resize: none; font: inherit; font-size: 16px; padding: .5rem .6rem;
+textarea { flex: 1; resize: none; font: inherit; font-size: 16px; padding: 8px 9.6px;
   border: 1px solid transparent; border-radius: 8px; background: transparent; color: inherit;
   max-height: 120px; min-height: 40px; }
 textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
-.send { border: 0; background: transparent; cursor: pointer; padding: .4rem; color: #555b66;
+.send { border: 0; background: transparent; cursor: pointer; padding: 6.4px; color: #555b66;
   width: 44px; height: 40px; }
 .send svg { width: 24px; height: 24px; }
 .lightbox { position: absolute; inset: 0; background: rgba(0,0,0,.85); display: flex;
-  align-items: center; justify-content: center; padding: 1rem; z-index: 2; }
+  align-items: center; justify-content: center; padding: 16px; z-index: 2; }
 .lightbox img { max-width: 100%; max-height: 100%; }
-.lightbox button { position: absolute; top: .5rem; right: .5rem; border: 0;
+.lightbox button { position: absolute; top: 8px; right: 8px; border: 0;
   background: transparent; color: #fff; font-size: 28px; cursor: pointer; }
 .gallery-note { font-size: 12px; color: #555b66; text-align: center; }
 @media (max-width: 480px) {
@@ -242,6 +247,10 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     } catch (_) { /* not a URL */ }
     return null;
   };
+  /** An image source: http(s), or an inline `data:image/...` picture (the styling gallery's
+   * samples: no request). An <img> never runs a script, whatever the picture holds. */
+  const imageUrl = (value) => (/^data:image\/(png|gif|jpeg|webp|svg\+xml)[;,]/i.test(str(value).trim())
+    ? str(value).trim() : safeUrl(value));
   const externalLink = (href, attrs, ...children) =>
     el('a', Object.assign({ href, target: '_blank', rel: 'noopener noreferrer' }, attrs || {}), ...children);
 
@@ -477,11 +486,26 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       });
       this._input.addEventListener('input', () => this._grow());
       this._window.addEventListener('keydown', (e) => {
+        if (e.key === 'Tab') this._wrapFocus(e);
         if (e.key !== 'Escape') return;
         const box = this._root.querySelector('.lightbox');
         if (box) box.remove();
         else if (!this._config.hideCloseIcon) this.close();
       });
+    }
+
+    /** Tab and Shift+Tab go round the window's controls rather than out of it; Escape leaves
+     * (so without a close button, hideCloseIcon, Tab leaves as usual: never a keyboard trap). */
+    _wrapFocus(e) {
+      if (this._config.hideCloseIcon) return;
+      const all = [...this._window.querySelectorAll('button, a[href], textarea, iframe, [controls], [tabindex]:not([tabindex="-1"])')]
+        .filter((n) => !n.disabled && n.getClientRects().length);
+      const here = this._root.activeElement;
+      if (!all.length) return;
+      if (e.shiftKey ? here === all[0] : here === all[all.length - 1]) {
+        e.preventDefault();
+        (e.shiftKey ? all[all.length - 1] : all[0]).focus();
+      }
     }
 
     _grow() {
@@ -981,11 +1005,13 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       }
       const kind = cls || (type === 'reply' ? 'quick' : 'postback');
       const btn = el('button', { type: 'button', class: `btn ${kind} ${variant(action, 'primary')}` }, title);
-      btn.addEventListener('click', () => {
+      btn.addEventListener('click', (e) => {
         const pressed = { type: type === 'reply' ? 'reply' : 'postback', title, payload: str(get(action, 'payload')) };
         const sent = this._send({ type: 'message', message: { type: 'text', text: title, actions: [pressed] } });
         const group = btn.closest('.quicks');
         if (sent && group) group.remove();
+        // Pressed from the keyboard (detail 0), the focus must not vanish with its button.
+        if (!btn.isConnected && e.detail === 0) this._input.focus();
       });
       return btn;
     }
@@ -1064,7 +1090,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     }
 
     _image(item, inCard) {
-      const src = safeUrl(get(item, 'url'));
+      const src = imageUrl(get(item, 'url'));
       if (!src) return null;
       const alt = str(get(item, 'alt')) || str(get(item, 'title'));
       const img = el('img', { src, alt, loading: 'lazy', class: inCard ? 'cover' : undefined });
@@ -1123,7 +1149,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
     _contact(item) {
       const card = el('div', { class: 'card contact' });
       const title = str(get(item, 'title'));
-      const src = safeUrl(get(item, 'imageUrl'));
+      const src = imageUrl(get(item, 'imageUrl'));
       const caption = src ? this._caption(item, title) : null; // no picture: the title is the heading
       if (src) card.append(el('div', { class: 'top' }, el('img', { class: 'cover', src, alt: title }), caption));
       const body = el('div', { class: 'body' });
@@ -1152,7 +1178,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       let media = null;
       let caption = null;
       if (urlType === 'image') {
-        const src = safeUrl(url);
+        const src = imageUrl(url);
         if (src) {
           media = el('img', { class: 'cover', src, alt: title, loading: 'lazy' });
           const fallback = safeUrl(get(item, 'fallbackImageUrl'));
@@ -1385,7 +1411,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       let retry = false;
       if (err instanceof ApiFailure) {
         if (err.status === 403) text = 'Chat is not available on this site.';
-        else if (err.status === 404 || err.code === 6502 || err.code === 6000 || err.code === 206) text = 'Chat is currently unavailable.';
+        else if (err.code === 6502 || err.code === 6503) text = 'Chat is paused right now.';
+        else if (err.status === 404 || err.code === 6000 || err.code === 206 || err.code === 203) text = 'Chat is not set up correctly.';
         else retry = err.status >= 500 || err.status === 429;
       } else if (err instanceof Offline) {
         text = 'Chat cannot connect right now.';
