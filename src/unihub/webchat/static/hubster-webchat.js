@@ -878,7 +878,10 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       else if (type === 'typing_off') this._typingOff();
       else if (type === 'seen') this._seenUpTo(eventId);
       else if (type === 'payload' && get(event, 'payloadType') === 'hubster.transfer') {
-        target.append(this._transfer(get(event, 'payload') || {}, fresh));
+        // Live, or new to this browser and under 30 s old: a forced transfer sent while the
+        // visitor was away must not yank them elsewhere on their next visit.
+        const runs = fresh && (target === this._log || Date.now() - eventId < TYPING_MS);
+        target.append(this._transfer(get(event, 'payload') || {}, runs));
       }
       // Other payloads and control events are for the host (onReceivedActivity), not shown.
     }
