@@ -220,6 +220,13 @@ async def test_blue_theme_header_footer_mount_and_bubbles(scene: Scene) -> None:
     await box_input.dispatch_event("input")
     assert (await box_input.bounding_box())["height"] <= 40.5
     await box_input.fill("")
+    # The chat background reaches the footer: no strip of another colour between them.
+    gap = await shadow(
+        page,
+        "root.querySelector('footer').getBoundingClientRect().top"
+        " - root.querySelector('.log').getBoundingClientRect().bottom",
+    )
+    assert gap == 0
     await scene.shot(page, "blue-theme")
     assert scene.errors == []
 
