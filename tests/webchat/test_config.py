@@ -220,6 +220,13 @@ async def test_blue_theme_header_footer_mount_and_bubbles(scene: Scene) -> None:
     await box_input.dispatch_event("input")
     assert (await box_input.bounding_box())["height"] <= 40.5
     await box_input.fill("")
+    # The chat background reaches the footer: no strip of another colour between them.
+    gap = await shadow(
+        page,
+        "root.querySelector('footer').getBoundingClientRect().top"
+        " - root.querySelector('.log').getBoundingClientRect().bottom",
+    )
+    assert gap == 0
     await scene.shot(page, "blue-theme")
     assert scene.errors == []
 
@@ -389,25 +396,33 @@ async def test_styling_shows_every_part_at_once_and_asks_the_server_nothing(scen
 # --- window behaviour -------------------------------------------------------------------------
 
 
-async def test_open_on_new_message_opens_the_closed_window(scene: Scene) -> None:
-    _, dialog, cid = await chatting(scene, "openOnNewMessage: true")
-    await dialog.get_by_role("button", name="Close chat").click()
-    await expect(dialog).to_be_hidden()
-    await scene.agent_text(cid, "Are you still there?")
-    await expect(dialog).to_be_visible(timeout=10000)
+async def test_open_on_new_message_opens_else_the_launcher_counts_unread(scene: Scene) -> None:
+    """Two visitors (two browsers) close their chats; an agent message arrives for each."""
+    pages, cids = [], []
+    for n, extra in enumerate(("openOnNewMessage: true", "")):
+        page = await scene.new_page(url=scene.embed(extra))
+        dialog = await open_chat(page)
+        await say(dialog, f"Hello {n}")
+        await scene.agent_got(n + 1, f"visitor {n}'s Hello at the agent")
+        cids.append(await scene.visitor_conversation(page))
+        await dialog.get_by_role("button", name="Close chat").click()
+        await expect(dialog).to_be_hidden()
+        pages.append(page)
+    opening, counting = pages
+
+    await scene.agent_text(cids[0], "Are you still there?")
+    dialog = opening.get_by_role("dialog", name="Chat")
+    await expect(dialog).to_be_visible(timeout=10000)  # opened by itself
     await expect(dialog.get_by_text("Are you still there?")).to_be_visible()
 
-
-async def test_without_open_on_new_message_the_launcher_counts_unread(scene: Scene) -> None:
-    page, dialog, cid = await chatting(scene)
-    await dialog.get_by_role("button", name="Close chat").click()
-    launcher = page.get_by_role("button", name="Open chat")
-    await scene.agent_text(cid, "First answer")
+    launcher = counting.get_by_role("button", name="Open chat")
+    await scene.agent_text(cids[1], "First answer")
     await expect(launcher).to_have_accessible_description("1 new message", timeout=10000)
-    await scene.agent_text(cid, "Second answer")
+    await scene.agent_text(cids[1], "Second answer")
     await expect(launcher).to_have_accessible_description("2 new messages", timeout=10000)
     await expect(launcher.locator(".badge")).to_have_text("2")
-    await expect(dialog).to_be_hidden()
+    dialog = counting.get_by_role("dialog", name="Chat")
+    await expect(dialog).to_be_hidden()  # stays closed
     await launcher.click()
     await expect(dialog.get_by_text("Second answer")).to_be_visible()
     await dialog.get_by_role("button", name="Close chat").click()
@@ -460,20 +475,19 @@ RECORD = """onMount(mounted) {
 }"""
 
 
-@pytest.mark.parametrize("delay", [0, 500])
-async def test_mount_on_load_opens_after_its_delay(scene: Scene, delay: int) -> None:
-    extra = f"mountOnLoad() {{ window.asked = performance.now(); return {delay}; }}, {RECORD}"
-    page = await scene.new_page(url=scene.embed(extra))
-    dialog = page.get_by_role("dialog", name="Chat")
-    await expect(dialog).to_be_visible()
-    mounts = await page.evaluate("window.mounts")
-    waited = mounts[0][1] - await page.evaluate("window.asked")
-    assert mounts[0][0] is True and len(mounts) == 1
-    assert delay <= waited < delay + 1500
-    await expect(page.get_by_role("button", name="Open chat")).to_be_hidden()
+async def test_mount_on_load_delays_the_opening_or_prevents_it(scene: Scene) -> None:
+    """mountOnLoad() returning 0 and 500 opens after that many ms; -1 does not open."""
+    for delay in (0, 500):
+        extra = f"mountOnLoad() {{ window.asked = performance.now(); return {delay}; }}, {RECORD}"
+        page = await scene.new_page(url=scene.embed(extra))  # a browser of its own each
+        dialog = page.get_by_role("dialog", name="Chat")
+        await expect(dialog).to_be_visible()
+        mounts = await page.evaluate("window.mounts")
+        waited = mounts[0][1] - await page.evaluate("window.asked")
+        assert mounts[0][0] is True and len(mounts) == 1
+        assert delay <= waited < delay + 1500, (delay, waited)
+        await expect(page.get_by_role("button", name="Open chat")).to_be_hidden()
 
-
-async def test_mount_on_load_below_zero_does_not_open(scene: Scene) -> None:
     extra = f"mountOnLoad() {{ window.asked = (window.asked || 0) + 1; return -1; }}, {RECORD}"
     page = await scene.new_page(url=scene.embed(extra))
     await expect(page.get_by_role("button", name="Open chat")).to_be_visible()

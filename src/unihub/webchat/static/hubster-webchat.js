@@ -159,6 +159,7 @@ audio { width: 280px; max-width: 100%; }
 .typing i:nth-child(2) { animation-delay: .2s; } .typing i:nth-child(3) { animation-delay: .4s; }
 @keyframes blink { 0%, 80%, 100% { opacity: .3; } 40% { opacity: 1; } }
 .status { font-size: 12px; text-align: center; color: #70757d; padding: 3.2px; }
+.status:empty { padding: 0; line-height: 0; }
 footer { display: flex; gap: 6.4px; padding: 9.6px 11.2px; background: #f2f2fb;
   align-items: flex-end; }
 textarea { flex: 1; resize: none; font: inherit; font-size: 16px; padding: 8px 9.6px;
