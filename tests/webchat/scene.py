@@ -188,3 +188,28 @@ def shadow(page: Any, js: str) -> Any:
     return page.locator("hubster-webchat").evaluate(
         f"e => {{ const root = e.shadowRoot; return {js}; }}"
     )
+
+
+def js(value: Any) -> str:
+    """A Python value as a JavaScript literal (for HUBSTER_CONFIG extras and evaluate)."""
+    return orjson.dumps(value).decode()
+
+
+async def open_chat(page: Any, title: str = "Chat") -> Any:
+    """Click "Open chat"; the dialog named `title`, once visible."""
+    from playwright.async_api import expect
+
+    await page.get_by_role("button", name="Open chat").click()
+    dialog = page.get_by_role("dialog", name=title)
+    await expect(dialog).to_be_visible()
+    return dialog
+
+
+async def say(dialog: Any, text: str) -> None:
+    """Type `text` and press Enter, as a visitor does; returns once the box is empty again."""
+    from playwright.async_api import expect
+
+    box = dialog.get_by_role("textbox")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(box).to_have_value("")

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.engine.factories import make_integration
-from tests.webchat.scene import Scene, host_page, shadow
+from tests.webchat.scene import Scene, host_page, js, open_chat, shadow
 from unihub.conversations.models import Conversation
 
 expect = pytest.importorskip(
@@ -34,10 +34,6 @@ LOGO = (
 def typed(variant: str) -> list[dict[str, Any]]:
     """The Webchat `type` metadata of a button (4_activities.rst)."""
     return [{"type": "Webchat", "metadata": [{"key": "type", "value": variant}]}]
-
-
-def js(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 async def serve_logo(context: Any, scene: Scene) -> str:
@@ -69,13 +65,6 @@ async def until(page: Any, condition: str, timeout: float = 5000) -> None:
         f" return {condition}; }}",
         timeout=timeout,
     )
-
-
-async def open_chat(page: Any, title: str = "Chat") -> Any:
-    await page.get_by_role("button", name="Open chat").click()
-    dialog = page.get_by_role("dialog", name=title)
-    await expect(dialog).to_be_visible()
-    return dialog
 
 
 async def say(dialog: Any, text: str) -> None:

@@ -11,7 +11,6 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import pytest
 
 from tests.engine.factories import MadeIntegration, make_integration
@@ -228,10 +227,6 @@ async def add_bot(scene: Scene) -> MadeIntegration:
 async def style(locator: Locator, prop: str) -> str:
     value: str = await locator.evaluate(f"e => getComputedStyle(e).{prop}")
     return value
-
-
-def js(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 # --- text ------------------------------------------------------------------------------------

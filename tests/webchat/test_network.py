@@ -15,8 +15,8 @@ import pytest
 from tests.engine.procs import server_env, start_server
 from tests.engine.receiver import wait_for
 from tests.webchat.conftest import HostSite
-from tests.webchat.scene import Scene
-from tests.webchat.test_session import agent_bodies, open_chat, say, stored, texts
+from tests.webchat.scene import Scene, open_chat, say
+from tests.webchat.test_session import agent_bodies, stored, texts
 from unihub.core.config import Settings
 
 expect = pytest.importorskip(

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.webchat.scene import Scene
+from tests.webchat.scene import Scene, open_chat, say
 
 expect = pytest.importorskip(
     "playwright.async_api", reason="Playwright for Python is not installed: pip install -e '.[dev]'"
@@ -30,20 +30,6 @@ async def stored(page: Any, integration_id: str) -> dict[str, Any]:
     assert raw, "nothing stored for the integration"
     state: dict[str, Any] = orjson.loads(raw)
     return state
-
-
-async def open_chat(page: Any) -> Any:
-    await page.get_by_role("button", name="Open chat").click()
-    dialog = page.get_by_role("dialog", name="Chat")
-    await expect(dialog).to_be_visible()
-    return dialog
-
-
-async def say(dialog: Any, text: str) -> None:
-    box = dialog.get_by_role("textbox")
-    await box.fill(text)
-    await box.press("Enter")
-    await expect(box).to_have_value("")
 
 
 async def agent_bodies(scene: Scene, count: int) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.webchat.scene import Scene
-from tests.webchat.test_session import agent_bodies, open_chat, say, texts
+from tests.webchat.scene import Scene, open_chat, say
+from tests.webchat.test_session import agent_bodies, texts
 
 expect = pytest.importorskip(
     "playwright.async_api", reason="Playwright for Python is not installed: pip install -e '.[dev]'"
