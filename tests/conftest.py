@@ -22,6 +22,10 @@ from unihub.core.context import AppContext
 from unihub.core.migrate import upgrade
 from unihub.tenants import service as tenants_service
 
+# A stray `.env` in the working directory must not change the suite's settings: the tests'
+# own processes read no env file (their subprocess helpers pass this on too).
+os.environ["UNIHUB_ENV_FILE"] = ""
+
 pytest_plugins: list[str] = []
 if Path(__file__).parent.joinpath("fakes", "fixtures.py").exists():
     pytest_plugins.append("tests.fakes.fixtures")

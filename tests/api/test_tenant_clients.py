@@ -286,7 +286,9 @@ async def test_engine_tokens_and_anonymous_calls_are_refused(
 
 
 def _cli_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIHUB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIHUB_")} | {
+        "UNIHUB_ENV_FILE": ""
+    }
     env["UNIHUB_DATA_DIR"] = str(settings.data_dir)
     env["UNIHUB_SECRET_KEY"] = "test-secret-key"
     if settings.database_url:

@@ -17,7 +17,9 @@ UNIHUB = [sys.executable, "-m", "unihub.cli"]
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIHUB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIHUB_")} | {
+        "UNIHUB_ENV_FILE": ""
+    }
     env["UNIHUB_DATA_DIR"] = str(tmp_path / "data")
     env["UNIHUB_SECRET_KEY"] = "cli-test-key"
     env.update(extra)

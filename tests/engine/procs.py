@@ -24,7 +24,9 @@ def free_port() -> int:
 
 
 def server_env(data_dir: Path, database_url: str | None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIHUB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIHUB_")} | {
+        "UNIHUB_ENV_FILE": ""
+    }
     env.update(
         PYTHONPATH=SRC,
         UNIHUB_DATA_DIR=str(data_dir),

@@ -1,16 +1,46 @@
-"""The one settings object: every `UNIHUB_` environment variable of SPEC.md lives here."""
+"""The one settings object: every `UNIHUB_` environment variable of SPEC.md lives here.
+
+Read from, first one wins: arguments, the environment, a `.env` file in the working directory
+(`UNIHUB_ENV_FILE` names another; empty reads none), the defaults below.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_FILE_VARIABLE = "UNIHUB_ENV_FILE"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="UNIHUB_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="UNIHUB_", extra="ignore", env_file=".env", env_file_encoding="utf-8"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        chosen = os.environ.get(ENV_FILE_VARIABLE)
+        if chosen is not None:
+            dotenv_settings = DotEnvSettingsSource(
+                settings_cls, env_file=chosen or None, env_file_encoding="utf-8"
+            )
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     host: str = "127.0.0.1"
     port: int = 8080
