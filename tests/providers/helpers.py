@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from twilio.request_validator import RequestValidator
 
 from tests.api.test_integrations import create
 from tests.api.test_integrations_providers import slack_nonce, workspace
@@ -22,6 +21,7 @@ from tests.engine.receiver import Receiver
 from tests.fakes.graph import FakeGraph
 from tests.fakes.slack import FakeSlack, FakeWorkspace
 from tests.fakes.twilio import FakeTwilio
+from unihub.channels.twilio.signature import compute_signature
 from unihub.conversations.models import Conversation
 from unihub.core.context import AppContext
 from unihub.delivery.models import Delivery
@@ -109,7 +109,7 @@ async def send_sms(
     path = f"/inbound/twilio/v1/sms/{tw.id}"
     form = {"AccountSid": tw.account_sid, "To": tw.phone, "NumMedia": "0", **params}
     if signature is None:
-        signature = RequestValidator(tw.auth_token).compute_signature(BASE + path, form)
+        signature = compute_signature(tw.auth_token, BASE + path, form)
     return await client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 
 

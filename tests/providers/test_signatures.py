@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.requests import Request
-from twilio.request_validator import RequestValidator
 
 from tests.providers.helpers import facebook_signature, slack_headers
 from unihub.channels.messenger.adapter import signature_valid as facebook_valid
 from unihub.channels.slack.adapter import signature_valid as slack_valid
 from unihub.channels.twilio.adapter import signature_valid as twilio_valid
+from unihub.channels.twilio.signature import compute_signature
 from unihub.inbound.endpoints import public_url
 
 
@@ -38,11 +39,68 @@ def test_public_url_replaces_scheme_and_host_but_keeps_path_and_query() -> None:
 def test_twilio_signature_is_bound_to_the_url() -> None:
     params = {"From": "+15550001111", "Body": "hi"}
     url = "https://hub.example.com/inbound/twilio/v1/sms/abc"
-    sig = RequestValidator("token").compute_signature(url, params)
+    sig = compute_signature("token", url, params)
     assert twilio_valid("token", url, params, sig)
     assert not twilio_valid("token", url.replace("https", "http"), params, sig)
     assert not twilio_valid("token", url, {**params, "Body": "changed"}, sig)
     assert not twilio_valid("", url, params, sig)
+
+
+# Computed by the twilio SDK's RequestValidator (9.13); the first is Twilio's documented example.
+TWILIO_VECTORS = [
+    (
+        "12345",
+        "https://mycompany.com/myapp.php?foo=1&bar=2",
+        {
+            "CallSid": "CA1234567890ABCDE",
+            "Caller": "+12349013030",
+            "Digits": "1234",
+            "From": "+12349013030",
+            "To": "+18005551212",
+        },
+        "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+    ),
+    (
+        "token",
+        "https://hub.example.com/inbound/twilio/v1/sms/abc",
+        {"From": "+15550001111", "Body": "hi"},
+        "MUqZt2bcS/BCXkoGY6lD76OS/1c=",
+    ),
+    (
+        "t\u00f8ken",
+        "http://10.0.0.5:8080/inbound/twilio/v1/sms/abc?x=1",
+        {"Body": "h\u00e9llo \u2603", "From": "+1", "NumMedia": "0"},
+        "W3REfgq0Udi/cYNyoinc8lUIahY=",
+    ),
+    (
+        "token",
+        "https://hub.example.com/inbound/twilio/v1/sms/abc",
+        {},
+        "02DVBVw5vGTX/xGO1RzF92Ec3Eo=",
+    ),
+]
+
+
+@pytest.mark.parametrize(("token", "url", "params", "expected"), TWILIO_VECTORS)
+def test_twilio_signature_vectors(
+    token: str, url: str, params: dict[str, str], expected: str
+) -> None:
+    assert compute_signature(token, url, params) == expected
+    assert twilio_valid(token, url, params, expected)
+    assert not twilio_valid(token, url, params, expected[:-2] + "A=")
+    assert not twilio_valid(token + "x", url, params, expected)
+
+
+def test_twilio_signature_over_the_url_with_or_without_its_default_port() -> None:
+    """As the SDK's validator: Twilio may sign the URL with the default port or without it."""
+    params = {"From": "+15550001111", "Body": "hi"}
+    url = "https://hub.example.com/inbound/twilio/v1/sms/abc"
+    with_port = "https://hub.example.com:443/inbound/twilio/v1/sms/abc"
+    # The SDK's signature of the URL with :443 added, for a request to the URL without it.
+    assert twilio_valid("token", url, params, "l1lE42ZnLzMMQTkHkgD+X+JmZKw=")
+    assert twilio_valid("token", with_port, params, "MUqZt2bcS/BCXkoGY6lD76OS/1c=")
+    assert not twilio_valid("token", "https://hub.example.com:8443/x", params, "x")
+    assert not twilio_valid("token", "https://hub.example.com:port/x", params, "x")
 
 
 def test_facebook_and_slack_signatures() -> None:

@@ -8,8 +8,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from twilio.request_validator import RequestValidator
-
 from unihub.channels.base import Account, Inbound, InboundRequest, Outgoing, Setup
 from unihub.channels.errors import (
     ProviderRejected,
@@ -21,6 +19,7 @@ from unihub.channels.errors import (
 from unihub.channels.http import request_json, text_field, unexpected
 from unihub.channels.render import message_node, text_fallback, truncate
 from unihub.channels.twilio.schemas import TwilioConfig
+from unihub.channels.twilio.signature import signature_valid
 from unihub.channels.types import ChannelId
 from unihub.core.config import Settings
 from unihub.core.context import AppContext
@@ -90,13 +89,6 @@ async def fetch_incoming_number(
             voice=get_ignoring_case(capabilities, "voice") is True,
         ),
     )
-
-
-def signature_valid(auth_token: str, url: str, params: dict[str, str], signature: str) -> bool:
-    """Twilio signs the full URL and the sorted form parameters (its own validator)."""
-    if not auth_token or not signature:
-        return False
-    return bool(RequestValidator(auth_token).validate(url, params, signature))
 
 
 def _nodes(params: dict[str, str]) -> list[dict[str, Any]]:
