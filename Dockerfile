@@ -22,7 +22,8 @@ USER unihub
 VOLUME ["/data"]
 EXPOSE 8080
 
+# Ready (200 from /readyz: the database answers) or unhealthy; urlopen raises on any error.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('UNIHUB_PORT', '8080'), timeout=2)"]
 
 CMD ["unihub", "serve", "--host", "0.0.0.0"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +182,37 @@ def test_compose_services_have_healthchecks_and_volumes() -> None:
     for name in ("postgres", "redis"):
         assert "healthcheck" in services[name], name
         assert services[name]["volumes"], name
+
+
+def healthcheck_argv() -> list[str]:
+    (check,) = [rest for k, rest in dockerfile_instructions() if k == "HEALTHCHECK"]
+    return as_argv(check.split(" CMD ", 1)[1])
+
+
+def test_the_migration_and_the_healthcheck_work_against_a_served_process(tmp_path: Path) -> None:
+    """The compose file's migration, then the image's HEALTHCHECK against `unihub serve`."""
+    from tests.middleware.served import cli, free_port, serve, server_env
+
+    env = server_env(tmp_path / "data")
+    (migrate,) = [as_argv(s["command"]) for n, s in compose()["services"].items() if n == "migrate"]
+    cli(env, *migrate[1:])
+    assert (tmp_path / "data" / "unihub.db").exists()
+
+    check = healthcheck_argv()
+    assert check[0] == "python"
+
+    def healthy(port: int) -> bool:
+        run = subprocess.run(
+            [sys.executable, *check[1:]],
+            env={**env, "UNIHUB_PORT": str(port)},
+            capture_output=True,
+            timeout=30,
+        )
+        return run.returncode == 0
+
+    served = serve(env)
+    try:
+        assert healthy(served.port)
+    finally:
+        served.stop()
+    assert not healthy(free_port())
