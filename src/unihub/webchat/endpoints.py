@@ -38,6 +38,7 @@ def _page_origin(request: Request) -> str | None:
 
 @router.get(
     "/api/v1/integrations/web-chat/token/{integrationId}",
+    operation_id="webchat_get_token",
     response_model=WebChatToken,
     responses=error_responses(400, 403, 404, *COMMON_ERRORS),
     summary="A one-hour token for a WebChat visitor (the Origin must be an allowed origin; "
@@ -51,6 +52,7 @@ async def webchat_token(integrationId: str, request: Request, ctx: Context) -> R
 
 @router.get(
     "/api/v1/integrations/web-chat/config/{integrationId}",
+    operation_id="webchat_get_config",
     response_model=WebChatConfig,
     responses=error_responses(400, 403, 404, *COMMON_ERRORS),
     summary="What the WebChat component shows before a conversation exists (allowed Origins "
@@ -64,6 +66,7 @@ async def webchat_config(integrationId: str, request: Request, ctx: Context) -> 
 
 @router.get(
     f"/webchat/{assets.SCRIPT}",
+    operation_id="webchat_get_script",
     responses={
         200: {"content": {"text/javascript": {}}, "description": "The component's script."},
         304: {"description": "Not modified (If-None-Match matched the ETag)."},
@@ -94,6 +97,7 @@ async def webchat_script(request: Request) -> Response:
 
 @router.get(
     demo.PATH,
+    operation_id="webchat_get_demo",
     responses={
         200: {"content": {"text/html": {}}, "description": "The demo page."},
         **error_responses(400, *COMMON_ERRORS),
