@@ -87,10 +87,19 @@ async def test_security_schemes_and_requirements(
         },
     )
     assert r.status_code == 200 and r.json()["token_type"] == "Bearer"
+    # What Swagger UI's Authorize sends: Basic credentials and the scopes ticked (both here).
+    r = await client.post(
+        flow["tokenUrl"],
+        data={"grant_type": "client_credentials", "scope": " ".join(flow["scopes"])},
+        auth=(tenant.engine_client_id, tenant.engine_secret),
+    )
+    assert r.status_code == 200 and r.json()["scope"] == "hubster-engine-api"
 
     for path, method, op in operations(spec):
         if (method, path) in PUBLIC:
             assert op["security"] == [], (method, path)
+            if path != "/connect/token":  # whose 401 is invalid_client
+                assert "401" not in op["responses"], (method, path)  # no token, no 401
             continue
         portal = prefix_for_path(path) == "PRT"
         scope = "hubster-portal-api" if portal else "hubster-engine-api"
