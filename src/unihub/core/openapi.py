@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -31,7 +32,7 @@ _REF = "#/components/schemas/{model}"
 OPERATION_ID = re.compile(r"^[a-z]+(_[a-z]+)+$")
 OAUTH2 = "OAuth2"
 BEARER = "Bearer"
-_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")  # FastAPI's 422 body
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 Operations = Iterator[tuple[str, str, dict[str, Any]]]
@@ -113,8 +114,9 @@ def _remove_validation_errors(schema: dict[str, Any]) -> None:
         }:
             del operation["responses"]["422"]
     components = schema.get("components", {}).get("schemas", {})
-    for name in _VALIDATION_SCHEMAS:
-        components.pop(name, None)
+    for name in _VALIDATION_SCHEMAS:  # HTTPValidationError first: it refers to the other
+        if name in components and f'"{_REF.format(model=name)}"' not in json.dumps(schema):
+            del components[name]
 
 
 def _untitled_answers(schema: dict[str, Any]) -> None:
