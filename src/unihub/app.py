@@ -19,7 +19,7 @@ from unihub.core.database import Database
 from unihub.core.handlers import install_error_handlers
 from unihub.core.http import close_provider_clients
 from unihub.core.logs import configure_logging
-from unihub.core.openapi import build_openapi
+from unihub.core.openapi import build_openapi, operation_id
 from unihub.core.responses import JSON
 from unihub.core.routing import builtin_routes_last, include_flat
 from unihub.core.security import SecretBox, secret_key_material
@@ -29,6 +29,7 @@ from unihub.delivery.engine import EngineRuntime
 from unihub.identity.keys import KeyRing
 from unihub.identity.revocation import RevocationList
 from unihub.middleware.install import install_middleware
+from unihub.middleware.openapi import document_headers
 from unihub.webchat.cors import WebChatCors
 
 log = logging.getLogger("unihub.app")
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=JSON,
         lifespan=lifespan,
         telemetry=None if settings.otel else _NO_TELEMETRY,
+        generate_unique_id_function=operation_id,
     )
     app.state.ctx = ctx
     app.state.engine = EngineRuntime(ctx, periodic_tasks())
@@ -109,7 +111,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     builtin_routes_last(app, builtin)
 
     def openapi() -> dict[str, Any]:
-        return build_openapi(app)
+        from unihub.identity.endpoints import TOKEN_PATH
+
+        return build_openapi(app, token_url=TOKEN_PATH, extend=[document_headers])
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

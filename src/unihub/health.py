@@ -10,13 +10,14 @@ from unihub.core.responses import JSON
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is alive")
+@router.get("/healthz", operation_id="health_live", summary="The process is alive")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz",
+    operation_id="health_ready",
     summary="The database is reachable",
     responses={503: {"description": "The database is unreachable"}},
 )

@@ -28,6 +28,7 @@ Engine = Annotated[EngineRuntime, Depends(engine_of)]
 
 @router.post(
     "/api/v1/conversations/establish",
+    operation_id="conversations_establish",
     response_model=EstablishOut,
     responses=error_responses(400, 404, *COMMON_ERRORS),
     openapi_extra=json_body(EstablishRequest),
@@ -45,6 +46,7 @@ async def establish(request: Request, caller: EngineOrWebChatCaller, engine: Eng
 
 @router.get(
     "/api/v1/conversations/hubs/{hubId}/established",
+    operation_id="conversations_list_established",
     response_model=list[EstablishedOut],
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="A hub's open conversations, most recently active first (at most 1,000)",
@@ -64,6 +66,7 @@ async def hub_established(
 
 @router.get(
     "/api/v1/conversations/{conversationId}/established",
+    operation_id="conversations_get_established",
     response_model=EstablishedOut,
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="An established conversation (the .NET client's GetEstablished)",
@@ -76,6 +79,7 @@ async def get_established(conversationId: str, caller: EngineOrWebChatCaller) ->
 
 @router.get(
     "/api/v1/conversations/{conversationId}",
+    operation_id="conversations_get",
     response_model=ConversationOut,
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="Get a conversation",
@@ -87,6 +91,7 @@ async def get_conversation(conversationId: str, caller: EngineCaller) -> Respons
 
 @router.post(
     "/api/v1/conversations/{conversationId}/control",
+    operation_id="conversations_control",
     response_model=ControlChanged,
     responses=error_responses(400, 404, 409, *COMMON_ERRORS),
     openapi_extra=json_body(ControlRequest),
@@ -102,6 +107,7 @@ async def control_conversation(
 
 @router.post(
     "/api/v1/conversations/{conversationId}/close",
+    operation_id="conversations_close",
     response_model=ConversationOut,
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="Close a conversation (idempotent); its binding then opens a new one (engine "
@@ -117,6 +123,7 @@ async def close_conversation(conversationId: str, caller: EngineOrWebChatCaller)
 
 @router.get(
     "/api/v1/interactions/activities/{conversationId}",
+    operation_id="activities_list",
     response_model=list[Activity],
     responses=error_responses(400, 404, *COMMON_ERRORS),
     summary="A conversation's activities for one side, after a given eventId (leid)",
@@ -155,19 +162,22 @@ async def _post_customer(
     return JSON(await accept.post_activity(caller.ctx, engine, caller.tenant_id, cid, body, only))
 
 
-for _path, _summary, _handler in (
+for _path, _id, _summary, _handler in (
     (
         "/inbound/customer/v1/direct/activity/{conversationId}",
+        "activities_send",
         "Send an activity (Direct)",
         _post_customer,
     ),
     (
         "/inbound/business/v1/direct/activity/{conversationId}",
+        "activities_send_business",
         "Send an activity (Direct; path of the .NET client for agents and bots)",
         _post,
     ),
     (
         "/inbound/customer/v1/web-chat/{conversationId}",
+        "activities_send_webchat",
         "Send an activity as a WebChat customer (WebChat token or engine token)",
         _post_customer,
     ),
@@ -181,4 +191,5 @@ for _path, _summary, _handler in (
         openapi_extra=json_body(DirectInboundActivity),
         summary=_summary,
         name=_path,
+        operation_id=_id,
     )

@@ -9,8 +9,9 @@ two: FastAPI's per-node bookkeeping was a quarter of GET hub's time (profiled).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -100,6 +101,14 @@ async def require_engine_or_webchat(request: Request) -> Caller:
         raise _not_for("Engine")
     return caller
 
+
+# The token scope each caller dependency takes, for the OpenAPI `security` of its routes
+# (`core.openapi`); WebChat visitor tokens are bearer tokens the OAuth2 flow does not mint.
+SCOPES: dict[Callable[..., Any], str] = {
+    require_portal: PORTAL_SCOPE,
+    require_engine: ENGINE_SCOPE,
+    require_engine_or_webchat: ENGINE_SCOPE,
+}
 
 PortalCaller = Annotated[Caller, Depends(require_portal)]
 EngineCaller = Annotated[Caller, Depends(require_engine)]

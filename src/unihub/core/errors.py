@@ -131,3 +131,5 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # 400 on every route: a control character in the path, query or a header (code 117).
 COMMON_ERRORS = (400, 401, 403, 408, 413, 429, 500, 503)
+# Routes without a bearer token: no 401, and 403 only where the route says so.
+PUBLIC_ERRORS = (400, 408, 413, 429, 500, 503)

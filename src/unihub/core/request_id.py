@@ -10,7 +10,9 @@ from contextvars import ContextVar
 from starlette.types import Scope
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+HEADER = "X-Request-Id"
+SANE_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+_SANE_ID = re.compile(SANE_PATTERN)
 
 
 # Unique, not secret: a random per-process prefix and a counter (uuid4 costs a syscall).

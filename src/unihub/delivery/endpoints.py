@@ -52,6 +52,7 @@ def _failed_wire(d: Delivery) -> dict[str, Any]:
 
 @router.get(
     "/api/v1/deliveries/failed",
+    operation_id="deliveries_list_failed",
     response_model=Page[FailedDelivery],
     responses=error_responses(400, *COMMON_ERRORS),
     summary="Webhook deliveries that exhausted every retry, oldest first",

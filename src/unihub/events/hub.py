@@ -19,8 +19,9 @@ from fastapi import APIRouter, Request, WebSocket
 from unihub.core.auth import Context
 from unihub.core.context import AppContext
 from unihub.core.errors import COMMON_ERRORS, ApiError, error_responses
+from unihub.core.openapi import requirement
 from unihub.core.responses import JSON
-from unihub.core.tokens import bearer_token
+from unihub.core.tokens import ENGINE_SCOPE, bearer_token
 from unihub.delivery.engine import get_engine
 from unihub.events.listeners import Listener, authorize, refusal
 from unihub.events.signalr import HubConnection
@@ -42,6 +43,8 @@ def _token(headers: Any, access_token: str | None) -> str | None:
     f"{PATH}/negotiate",
     summary="SignalR negotiate",
     responses=error_responses(*COMMON_ERRORS, 404),
+    # The token is read here (header or `access_token`), not by a caller dependency.
+    openapi_extra={"security": requirement(ENGINE_SCOPE)},
 )
 async def negotiate(
     request: Request,

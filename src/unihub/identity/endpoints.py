@@ -11,6 +11,7 @@ from unihub.core.responses import JSON
 from unihub.identity.service import OAuthError, issue_token
 
 router = APIRouter(tags=["identity"])
+TOKEN_PATH = "/connect/token"
 
 
 class TokenResponse(BaseModel):
@@ -47,7 +48,7 @@ _FORM_BODY: dict[str, Any] = {
 
 
 @router.post(
-    "/connect/token",
+    TOKEN_PATH,
     response_model=TokenResponse,
     responses={
         400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
@@ -84,7 +85,7 @@ async def discovery(request: Request) -> dict[str, Any]:
     return {
         "issuer": "unihub",
         "jwks_uri": f"{base}/.well-known/jwks.json",
-        "token_endpoint": f"{base}/connect/token",
+        "token_endpoint": f"{base}{TOKEN_PATH}",
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "scopes_supported": ["hubster-portal-api", "hubster-engine-api"],

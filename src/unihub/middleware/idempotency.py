@@ -48,13 +48,18 @@ from unihub.middleware.models import IdempotencyKey
 
 log = logging.getLogger("unihub.idempotency")
 
+KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 KEY_REUSED = 113
 KEY_MALFORMED = 114
 KEY_IN_PROGRESS = 116
 RETENTION = timedelta(hours=24)
 # POSTs that create nothing: the token endpoint mints a fresh token each time by design.
 NOT_CREATING = frozenset({TOKEN_PATH})
-_KEY_SYNTAX = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY_SYNTAX = re.compile(KEY_PATTERN)
+_KEY_NAME = KEY_HEADER.lower().encode()
+_REPLAYED_NAME = REPLAYED_HEADER.lower().encode()
 _RELEASED_STATUSES = frozenset({401, 403, 408, 429})
 _POLL_S = 0.05
 _PURGE_EVERY = 256
@@ -177,7 +182,7 @@ class IdempotencyMiddleware:
             scope["type"] != "http"
             or scope["method"] != "POST"
             or scope["path"] in NOT_CREATING
-            or (key := header(scope, b"idempotency-key")) is None
+            or (key := header(scope, _KEY_NAME)) is None
         ):
             await self.app(scope, receive, send)
             return
@@ -297,7 +302,7 @@ async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
 async def _replay(send: Send, stored: StoredAnswer) -> None:
     headers = [
         (b"content-length", str(len(stored.body)).encode()),
-        (b"idempotent-replayed", b"true"),
+        (_REPLAYED_NAME, b"true"),
     ]
     if stored.content_type:
         headers.append((b"content-type", stored.content_type.encode("latin-1")))

@@ -122,6 +122,7 @@ router = APIRouter(tags=["health"])
 
 @router.get(
     "/metrics",
+    operation_id="health_metrics",
     summary="Prometheus metrics: request counts and latency by route and status",
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},

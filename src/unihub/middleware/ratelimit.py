@@ -30,6 +30,9 @@ from unihub.middleware.clients import client_ip, verified_client_id
 log = logging.getLogger("unihub.ratelimit")
 
 RATE_LIMITED = 111
+# The answer headers (IETF draft-ietf-httpapi-ratelimit-headers), the tightest limit's.
+LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+_LIMIT, _REMAINING, _RESET = (name.lower().encode() for name in LIMIT_HEADERS)
 TOKEN_FAILURES = 118
 # Answers that say the credentials were wrong or the request malformed.
 _FAILED_TOKEN_STATUSES = frozenset({400, 401})
@@ -168,9 +171,9 @@ class RateLimitMiddleware:
         assert tightest is not None
         remaining, amount, reset = tightest
         return allowed, [
-            (b"ratelimit-limit", str(amount).encode()),
-            (b"ratelimit-remaining", str(remaining).encode()),
-            (b"ratelimit-reset", str(reset).encode()),
+            (_LIMIT, str(amount).encode()),
+            (_REMAINING, str(remaining).encode()),
+            (_RESET, str(reset).encode()),
         ]
 
     def _log_failure(self) -> None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from unihub.core.auth import Context
-from unihub.core.errors import COMMON_ERRORS, bad_request, error_responses
+from unihub.core.errors import PUBLIC_ERRORS, bad_request, error_responses
 from unihub.core.responses import JSON
 from unihub.core.validation import parse_guid
 from unihub.webchat import assets, demo, service
@@ -38,8 +38,9 @@ def _page_origin(request: Request) -> str | None:
 
 @router.get(
     "/api/v1/integrations/web-chat/token/{integrationId}",
+    operation_id="webchat_get_token",
     response_model=WebChatToken,
-    responses=error_responses(400, 403, 404, *COMMON_ERRORS),
+    responses=error_responses(403, 404, *PUBLIC_ERRORS),
     summary="A one-hour token for a WebChat visitor (the Origin must be an allowed origin; "
     "every answer, errors included, carries CORS headers)",
 )
@@ -51,8 +52,9 @@ async def webchat_token(integrationId: str, request: Request, ctx: Context) -> R
 
 @router.get(
     "/api/v1/integrations/web-chat/config/{integrationId}",
+    operation_id="webchat_get_config",
     response_model=WebChatConfig,
-    responses=error_responses(400, 403, 404, *COMMON_ERRORS),
+    responses=error_responses(403, 404, *PUBLIC_ERRORS),
     summary="What the WebChat component shows before a conversation exists (allowed Origins "
     "only; every answer, errors included, carries CORS headers)",
 )
@@ -64,10 +66,11 @@ async def webchat_config(integrationId: str, request: Request, ctx: Context) -> 
 
 @router.get(
     f"/webchat/{assets.SCRIPT}",
+    operation_id="webchat_get_script",
     responses={
         200: {"content": {"text/javascript": {}}, "description": "The component's script."},
         304: {"description": "Not modified (If-None-Match matched the ETag)."},
-        **error_responses(*COMMON_ERRORS),
+        **error_responses(*PUBLIC_ERRORS),
     },
     response_class=Response,
     summary="The <hubster-webchat> component (ETag, Cache-Control, gzip when accepted)",
@@ -94,9 +97,10 @@ async def webchat_script(request: Request) -> Response:
 
 @router.get(
     demo.PATH,
+    operation_id="webchat_get_demo",
     responses={
         200: {"content": {"text/html": {}}, "description": "The demo page."},
-        **error_responses(400, *COMMON_ERRORS),
+        **error_responses(*PUBLIC_ERRORS),
     },
     response_class=Response,
     summary="A demo page embedding <hubster-webchat> for a WebChat integration (strict CSP; "
