@@ -583,8 +583,7 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       this._launcher.hidden = true;
       const id = encodeURIComponent(this._integrationId);
       this._configReady = this._api('GET', `/api/v1/integrations/web-chat/config/${id}`, undefined, false);
-      this._configReady.then((config) => {
-        this._publicConfig = config;
+      this._configReady.then(() => {
         if (!this._failed && this._window.hidden) this._launcher.hidden = false;
       }, (err) => this._fail(err));
       this._resume(); // a stored session loads beside the config request, not after it
@@ -761,6 +760,9 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
         }
         if (page.length < PAGE) break;
       }
+      if (after > stored) {
+        this._patch({ leid: Math.max(after, Number(this._state().leid || 0)), lastActive: Date.now() });
+      }
       const firstPending = this._log.querySelector('.msg.pending');
       this._log.insertBefore(frag, firstPending);
       this._log.scrollTop = this._log.scrollHeight;
@@ -837,7 +839,8 @@ textarea:focus { background: #fff; border-color: #c9cdd4; outline: none; }
       if (!eventId || this._seen.has(eventId)) return;
       this._seen.add(eventId);
       this._max = Math.max(this._max, eventId);
-      if (fresh) {
+      // Live ones move the stored cursor one by one; a history page moves it once (_history).
+      if (fresh && !into) {
         this._patch({ leid: Math.max(eventId, Number(this._state().leid || 0)), lastActive: Date.now() });
       }
       const mine = this._isMine(activity);
