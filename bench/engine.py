@@ -92,16 +92,18 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time of `pid` and its descendants, reaped children included (cutime, cstime)."""
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """CPU time of `pid` and its descendants, reaped children included (cutime, cstime);
+    with `tree` false, of `pid` alone."""
     total = 0
-    for p in _tree(pid):
+    for p in _tree(pid) if tree else [pid]:
         try:
             stat = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        # utime stime, then cutime cstime
+        total += sum(int(f) for f in fields[11 : 15 if tree else 13])
     return total / CLK_TCK
 
 
@@ -109,15 +111,19 @@ class Meter:
     """CPU share of named processes over an interval, % of one core."""
 
     def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
+        self.pids = pids  # "bench" (this process) alone: its descendants are the others
+
+    def _now(self) -> dict[str, float]:
+        return {n: cpu_seconds(p, tree=n != "bench") for n, p in self.pids.items()}
 
     def start(self) -> tuple[float, dict[str, float]]:
-        return time.monotonic(), {n: cpu_seconds(p) for n, p in self.pids.items()}
+        return time.monotonic(), self._now()
 
     def stop(self, began: tuple[float, dict[str, float]]) -> dict[str, float]:
         t0, before = began
         wall = time.monotonic() - t0
-        return {n: 100 * (cpu_seconds(p) - before[n]) / wall for n, p in self.pids.items()}
+        after = self._now()
+        return {n: 100 * (after[n] - before[n]) / wall for n in self.pids}
 
 
 # ------------------------------------------------------------------------- helper processes

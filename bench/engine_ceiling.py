@@ -38,6 +38,7 @@ import hmac
 import os
 import sqlite3
 import time
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -272,6 +273,11 @@ class Sender:
         self.key = key
         self.public_key = hashlib.sha256(key.encode()).hexdigest()[:32]
         self.wake = asyncio.Event()
+        # The rest of unihub's Direct webhook envelope (`unihub.conversations.wire`), so the
+        # bodies signed and sent are about as large.
+        ids = uuid.uuid4()
+        self.header = {"hubId": str(ids), "tenantId": str(ids), "integrationId": str(ids)}
+        self.header["conversationProperties"] = {}
         self.session: aiohttp.ClientSession | None = None
 
     async def run(self) -> None:
@@ -304,7 +310,7 @@ class Sender:
         for n, (oid, cid, eid, stored) in enumerate(rows):
             activity = orjson.loads(stored)
             activity["eventId"] = eid
-            body = orjson.dumps({"conversationId": cid, "activity": activity})
+            body = orjson.dumps({**self.header, "conversationId": cid, "activity": activity})
             headers = {
                 "Content-Type": "application/json",
                 "x-conversation-id": cid,
