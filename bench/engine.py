@@ -14,11 +14,12 @@ conversations with one Agent webhook, the phases are:
 4. PostgreSQL only: unihub with `--workers 2` under saturation, against one process.
 
 The receiver checks order per conversation in every phase. Each phase reports each
-process's CPU (% of one core, from /proc/<pid>/stat, the process and its children), so a
-saturated load generator is visible. `--runs N` repeats everything (unihub and the ceiling
-interleaved, alternating which goes first) and prints the median and min-max of each figure,
-with unihub / ceiling as a ratio beside it. The machine's load is printed at the start and
-end of each run; PostgreSQL's `fsync` and `synchronous_commit` are read from the server.
+process's CPU while posting (% of one core, from /proc/<pid>/stat, the process and its
+children), so a saturated load generator is visible. `--runs N` repeats everything (unihub
+and the ceiling interleaved, alternating which goes first) and prints the median and min-max
+of each figure, with unihub / ceiling as a ratio beside it. The machine's load is printed at
+the start and end of each run; PostgreSQL's `fsync` and `synchronous_commit` are read from
+the server.
 
     python -m bench.engine [--runs 3] [--backends sqlite,sqlite-full,postgresql]
         [--activities 2000] [--conversations 50] [--concurrency 32]
@@ -366,9 +367,9 @@ def phase(
     job = {**job, "base": target.server.url, "headers": target.headers, "targets": target.paths}
     began = meter.start()
     result = load.run(job)
+    cpu = meter.stop(began)  # while posting: where a saturated load generator would show
     sent: dict[str, float] = result["sent"]
     record = receiver.drain(sent)
-    cpu = meter.stop(began)
     arrivals: dict[str, float] = record["arrivals"]
     latencies = sorted((arrivals[k] - t) * 1000 for k, t in sent.items() if k in arrivals)
     first = min(sent.values(), default=0.0)
@@ -527,8 +528,9 @@ def report(
         for ph, fld, label, fmt in _figures(args):
             u, c = series(b.key, "unihub", ph, fld), series(b.key, "ceiling", ph, fld)
             ratios = [x / y for x, y in zip(u, c, strict=False) if y]
+            rfmt = ".3f" if fld.endswith("per_s") else ".1f"
             lines.append(
-                f"| {label} | {_spread(u, fmt)} | {_spread(c, fmt)} | {_spread(ratios, '.3f')} |"
+                f"| {label} | {_spread(u, fmt)} | {_spread(c, fmt)} | {_spread(ratios, rfmt)} |"
             )
         for target in ("unihub", "ceiling"):
             sent = delivered = errors = disorder = dups = 0
@@ -565,7 +567,7 @@ def report(
                     f"| 2 processes / 1 process (order violations: {disorder}) "
                     f"| {_spread(ratios, '.2f')}× | | |"
                 )
-        lines += ["", "CPU, % of one core (median over runs):", ""]
+        lines += ["", "CPU while posting, % of one core (median over runs):", ""]
         procs = ["load", "receiver", "server"] + (["postgres"] if b.is_pg else []) + ["bench"]
         lines += [
             "| target | phase | " + " | ".join(procs) + " |",
