@@ -108,14 +108,24 @@ def cpu_seconds(pid: int, tree: bool = True) -> float:
     return total / CLK_TCK
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all CPUs; /proc/stat, idle and iowait aside)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
 class Meter:
-    """CPU share of named processes over an interval, % of one core."""
+    """CPU share of named processes over an interval, % of one core; "other" is the rest of
+    the machine's busy time (other processes than these: another job on a shared machine)."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids  # "bench" (this process) alone: its descendants are the others
 
     def _now(self) -> dict[str, float]:
-        return {n: cpu_seconds(p, tree=n != "bench") for n, p in self.pids.items()}
+        now = {n: cpu_seconds(p, tree=n != "bench") for n, p in self.pids.items()}
+        now["machine"] = machine_busy_seconds()
+        return now
 
     def start(self) -> tuple[float, dict[str, float]]:
         return time.monotonic(), self._now()
@@ -124,7 +134,10 @@ class Meter:
         t0, before = began
         wall = time.monotonic() - t0
         after = self._now()
-        return {n: 100 * (after[n] - before[n]) / wall for n in self.pids}
+        out = {n: 100 * (after[n] - before[n]) / wall for n in self.pids}
+        machine = 100 * (after["machine"] - before["machine"]) / wall
+        out["other"] = max(0.0, machine - sum(out.values()))
+        return out
 
 
 # ------------------------------------------------------------------------- helper processes
@@ -219,10 +232,10 @@ async def _pg_facts(admin: str) -> dict[str, Any]:
             name: await conn.fetchval(f"SHOW {name}")
             for name in ("fsync", "synchronous_commit", "full_page_writes", "server_version")
         }
-        backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
+        # The postmaster is this backend's parent (read while the backend is alive).
+        facts["postmaster_pid"] = _parent(int(await conn.fetchval("SELECT pg_backend_pid()")))
     finally:
         await conn.close()
-    facts["postmaster_pid"] = _parent(backend)
     return facts
 
 
@@ -567,8 +580,14 @@ def report(
                     f"| 2 processes / 1 process (order violations: {disorder}) "
                     f"| {_spread(ratios, '.2f')}× | | |"
                 )
-        lines += ["", "CPU while posting, % of one core (median over runs):", ""]
-        procs = ["load", "receiver", "server"] + (["postgres"] if b.is_pg else []) + ["bench"]
+        lines += [
+            "",
+            f"CPU while posting, % of one core ({os.cpu_count()} cores: "
+            f"{100 * (os.cpu_count() or 1)}% in all; other: the rest of the machine):",
+            "",
+        ]
+        procs = ["load", "receiver", "server"] + (["postgres"] if b.is_pg else [])
+        procs += ["bench", "other"]
         lines += [
             "| target | phase | " + " | ".join(procs) + " |",
             "|---|---|" + "---:|" * len(procs),
