@@ -20,17 +20,23 @@ test: install
 	scripts/test.sh
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Starts its own servers (and PostgreSQL/Redis via scripts/services.sh); writes BENCHMARKS.md.
+# Starts its own servers (and PostgreSQL/Redis via scripts/services.sh: the benchmarks' own
+# cluster, with PostgreSQL's durable defaults); writes BENCHMARKS.md. The engine bench runs
+# SQLite with synchronous NORMAL and FULL, and PostgreSQL, three times (ENGINE_ARGS).
+ENGINE_ARGS ?= --runs 3
+LOAD = echo "machine: load average $$(cut -d' ' -f1-3 /proc/loadavg), $$(nproc) CPUs"
 bench: install
-	eval "$$(scripts/services.sh start)" && \
+	@$(LOAD) "(start)"
+	eval "$$(scripts/services.sh start-bench)" && \
 	  $(BIN)/python -m bench $(BENCH_ARGS) && \
-	  $(BIN)/python -m bench.engine | tee bench/results/engine.md && \
+	  $(BIN)/python -m bench.engine $(ENGINE_ARGS) | tee bench/results/engine.md && \
 	  eval "$$(scripts/browser.sh)" && $(BIN)/python -m bench.webchat | tee bench/results/webchat.md
+	@$(LOAD) "(end)"
 
 clean:
 	rm -rf $(VENV) data

@@ -1,4 +1,5 @@
-"""Server processes under test: `unihub serve` and the bare-ASGI ceiling, on free ports."""
+"""Server processes under test: `unihub serve`, the bare-ASGI ceiling, the engine ceiling and
+the engine bench's webhook receiver, on free ports."""
 
 from __future__ import annotations
 
@@ -118,7 +119,15 @@ def _python_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_unihub(database_url: str | None, workers: int = 1, name: str = "unihub") -> Server:
+def start_unihub(
+    database_url: str | None,
+    workers: int = 1,
+    name: str = "unihub",
+    extra_env: dict[str, str] | None = None,
+    wrap: list[str] | None = None,
+) -> Server:
+    """`unihub serve`; `extra_env` adds settings, `wrap` prefixes the Python command line
+    (e.g. `-m pyinstrument ...`)."""
     data_dir = Path(tempfile.mkdtemp(prefix="unihub-bench-"))
     port = free_port()
     extra = {
@@ -131,8 +140,14 @@ def start_unihub(database_url: str | None, workers: int = 1, name: str = "unihub
     }
     if database_url:
         extra["UNIHUB_DATABASE_URL"] = database_url
+    extra.update(extra_env or {})
     env = _python_env(extra)
-    cmd = [sys.executable, "-m", "unihub.cli", "serve", "--port", str(port)]
+    # The caller's database and its durability must not leak into the server under test
+    # (other settings may: `python -m bench` sets the fake Twilio's URL that way).
+    for key in ("UNIHUB_DATABASE_URL", "UNIHUB_SQLITE_SYNCHRONOUS"):
+        if key not in extra:
+            env.pop(key, None)
+    cmd = [sys.executable, *(wrap or []), "-m", "unihub.cli", "serve", "--port", str(port)]
     cmd += ["--workers", str(workers)]
     # Server logs (e.g. wrk cutting connections mid-request at the end of a run) go to a file.
     log = (data_dir / "server.log").open("wb")
@@ -153,4 +168,40 @@ def start_ceiling(workers: int = 1) -> Server:
     proc = subprocess.Popen(cmd, env=_python_env({}), cwd=ROOT, stdout=subprocess.DEVNULL)
     server = Server("ceiling", proc, port, workers, data_dir)
     _wait_ready(server, "/")
+    return server
+
+
+def _uvicorn(app: str, port: int, workers: int = 1, factory: bool = False) -> list[str]:
+    """uvicorn with the options `unihub serve` passes (`unihub.cli.serve`)."""
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools"]
+    cmd += ["--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
+    return cmd + (["--factory"] if factory else [])
+
+
+def start_engine_ceiling(extra_env: dict[str, str]) -> Server:
+    """`bench.engine_ceiling` (one process), configured by its ENGINE_CEILING_ variables;
+    a SQLite database goes into the server's scratch data dir unless a URL is given."""
+    data_dir = Path(tempfile.mkdtemp(prefix="unihub-bench-engine-ceiling-"))
+    port = free_port()
+    env = dict(extra_env)
+    env.setdefault("ENGINE_CEILING_DATABASE", str(data_dir / "ceiling.db"))
+    cmd = _uvicorn("bench.engine_ceiling:create_app", port, factory=True)
+    log = (data_dir / "server.log").open("wb")
+    proc = subprocess.Popen(
+        cmd, env=_python_env(env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
+    )
+    server = Server("engine ceiling", proc, port, 1, data_dir, env)
+    _wait_ready(server, "/healthz")
+    return server
+
+
+def start_receiver() -> Server:
+    """The engine bench's webhook receiver (`bench.engine_receiver`), its own process."""
+    data_dir = Path(tempfile.mkdtemp(prefix="unihub-bench-receiver-"))
+    port = free_port()
+    cmd = _uvicorn("bench.engine_receiver:app", port)
+    proc = subprocess.Popen(cmd, env=_python_env({}), cwd=ROOT, stdout=subprocess.DEVNULL)
+    server = Server("receiver", proc, port, 1, data_dir)
+    _wait_ready(server, "/stats")
     return server

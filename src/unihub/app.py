@@ -58,7 +58,7 @@ async def _bounded(step: str, work: Coroutine[Any, Any, None]) -> None:
 
 
 def build_context(settings: Settings) -> AppContext:
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     box = SecretBox(secret_key_material(settings))
     revocations = RevocationList(db, settings.revocation_cache_s)
     return AppContext(

@@ -31,14 +31,14 @@ def _emit(obj: Any) -> None:
 
 def _ready(settings: Settings) -> Database:
     upgrade(settings)
-    return Database(settings.resolved_database_url)
+    return Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
 
 
 async def _bootstrap(settings: Settings) -> dict[str, Any] | None:
     """On an empty database: a default tenant whose credentials are shown this once."""
     from unihub.tenants import repository, service
 
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         async with db.write() as s:
             if await repository.any_tenant(s):

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -19,6 +19,8 @@ from pydantic_settings import (
 )
 
 ENV_FILE_VARIABLE = "UNIHUB_ENV_FILE"
+
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
 
 class Settings(BaseSettings):
@@ -47,6 +49,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = None
     secret_key: str | None = None
+    # SQLite's `PRAGMA synchronous` in WAL mode (docs/configuration.md): NORMAL survives a
+    # process crash but may lose the last commits on a power cut or OS crash; FULL also
+    # survives those, at the cost of an fsync per commit.
+    sqlite_synchronous: str = "NORMAL"
 
     twilio_api_url: str = "https://api.twilio.com"
     graph_api_url: str = "https://graph.facebook.com/v19.0"
@@ -96,6 +102,14 @@ class Settings(BaseSettings):
     # every poll, so it must exceed the wait plus `provider_timeout_s`).
     telegram_poll_timeout_s: int = Field(default=25, ge=0, le=50)
     telegram_poll_lease_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _synchronous(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

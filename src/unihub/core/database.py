@@ -44,9 +44,9 @@ class Database:
     the least overhead (inline on SQLite, a bare connection on PostgreSQL) for hot paths.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         self.is_sqlite = url.startswith("sqlite")
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._inline = make_inline_reader(url) if self.is_sqlite else None
@@ -54,7 +54,9 @@ class Database:
         # busy_timeout's sleep-and-retry (profiled: p99 over a second under 32 writers).
         # One lock per event loop: tests and tools may drive one Database from several loops.
         self._write_locks: PerLoop[asyncio.Lock] = PerLoop(lambda _loop: asyncio.Lock())
-        self._inline_writer = make_inline_writer(url) if self.is_sqlite else None
+        self._inline_writer = (
+            make_inline_writer(url, sqlite_synchronous) if self.is_sqlite else None
+        )
         self._point_readers: dict[int, Any] = {}  # thread id -> see `_point_reader`
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 

@@ -1,8 +1,10 @@
 """SQLAlchemy engines for each backend, the inline SQLite engines of the hot paths included.
 
-SQLite runs in WAL mode with foreign keys on; write transactions take the write lock up front
-(`BEGIN IMMEDIATE`) so concurrent writers queue on `busy_timeout` instead of failing on a lock
-upgrade. PostgreSQL uses its defaults (READ COMMITTED) and constraints for concurrency.
+SQLite runs in WAL mode with foreign keys on and `synchronous` NORMAL (survives a process
+crash, not a power cut) or FULL (`UNIHUB_SQLITE_SYNCHRONOUS`: survives both); write
+transactions take the write lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue on
+`busy_timeout` instead of failing on a lock upgrade. PostgreSQL uses its defaults (READ
+COMMITTED) and constraints for concurrency.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import SingletonThreadPool
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", **kwargs: Any) -> AsyncEngine:
+    """`sqlite_synchronous`: `PRAGMA synchronous` on SQLite (NORMAL or FULL, see
+    `Settings.sqlite_synchronous`); ignored elsewhere."""
     if url.startswith("sqlite"):
+        synchronous = _synchronous(sqlite_synchronous)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -26,7 +31,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
@@ -97,7 +102,7 @@ def make_inline_reader(url: str) -> Engine | None:
     return engine
 
 
-def make_inline_writer(url: str) -> Engine | None:
+def make_inline_writer(url: str, sqlite_synchronous: str = "NORMAL") -> Engine | None:
     """A synchronous engine on the same SQLite file for `Database.transact`'s fast path.
 
     Every statement through aiosqlite is several thread round trips; a whole hub insert in WAL
@@ -105,6 +110,7 @@ def make_inline_writer(url: str) -> Engine | None:
     write lock, `transact` falls back to the threaded engine (which may wait) instead of
     blocking the event loop.
     """
+    synchronous = _synchronous(sqlite_synchronous)
     engine = _inline_sqlite_engine(url)
     if engine is None:
         return None
@@ -113,7 +119,7 @@ def make_inline_writer(url: str) -> Engine | None:
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=0")
         cur.close()
@@ -123,6 +129,14 @@ def make_inline_writer(url: str) -> Engine | None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _synchronous(value: str) -> str:
+    """The pragma's value, checked: it is interpolated into the statement."""
+    value = value.strip().upper()
+    if value not in ("NORMAL", "FULL"):
+        raise ValueError(f"SQLite synchronous must be NORMAL or FULL, not {value!r}")
+    return value
 
 
 def is_busy(exc: OperationalError) -> bool:
