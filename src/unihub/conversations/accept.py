@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from unihub.activities.models import StoredActivity
 from unihub.activities.schemas import MESSAGE_ADAPTER, DirectInboundActivity
@@ -39,7 +40,6 @@ from unihub.core.validation import JsonBody
 from unihub.delivery import outbox
 from unihub.delivery.engine import EngineRuntime
 from unihub.delivery.models import WEBHOOK
-from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
 
 
@@ -94,7 +94,7 @@ async def queue_start_messages(
             )
         queued = True
     await s.flush()  # the activities first: outbox rows reference them
-    await outbox.enqueue(s, rows)
+    await s.run_sync(outbox.enqueue, rows)
     return queued and channel is not None
 
 
@@ -111,13 +111,13 @@ async def post_activity(
     integration's, and the sender is always its customer. `receipt` (provider webhooks and
     pollers): the provider's event key; an event already accepted stores nothing again and
     answers `"duplicate": true`."""
-    async with ctx.db.read() as s:
-        conversation, hub = await repo.get_with_hub(s, tenant_id, conversation_id)
-        if conversation is None or (
-            only_integration is not None and conversation.integration_id != only_integration
-        ):
-            raise conversation_not_found(conversation_id)
-        members = await integrations.of_hub(s, conversation.hub_id) if hub else []
+    conversation, hub, members = await ctx.db.read_sync(
+        lambda conn: repo.for_activity(conn, tenant_id, conversation_id), one_snapshot=False
+    )
+    if conversation is None or (
+        only_integration is not None and conversation.integration_id != only_integration
+    ):
+        raise conversation_not_found(conversation_id)
     data = validate_body(DirectInboundActivity, body, INBOUND_CODES, 5023)
     require_accepting(conversation, hub)
     sender_id = data.sender.integration_id if data.sender is not None else None
@@ -160,22 +160,22 @@ async def _accept(
     now = utcnow()
     interaction_id = str(uuid.uuid4()) if kind == "message" else None
     sender_src = wire.source(conversation, plan.sender)
-    async with ctx.db.write() as s:
-        taken, held = await switchboard.locked_control(s, conversation, members, now)
-        if receipt is not None and not await repo.add_receipt(s, plan.sender.id, receipt, now):
+
+    def work(s: Session) -> tuple[int, bool]:
+        """The whole accepting transaction: (eventId, whether deliveries were queued)."""
+        taken, held = switchboard.locked_control(s, conversation, members, now)
+        if receipt is not None and not repo.add_receipt(s, plan.sender.id, receipt, now):
             raise _Duplicate
         # Routed under the row lock: a control change committed before this point is seen.
-        plan, change = switchboard.route(plan, held, members)
+        routed, change = switchboard.route(plan, held, members)
         rows: list[dict[str, Any]] = []
         if change is not None:
             # The change first (a fallback, or an agent taking over), then the activity.
-            actor = None if change.action == control.FALLBACK else plan.sender
-            _, rows = await switchboard.record(
-                s, conversation, change, actor, None, members, taken, now
-            )
-            taken, _ = await switchboard.locked_control(s, conversation, members, now)
+            actor = None if change.action == control.FALLBACK else routed.sender
+            _, rows = switchboard.record(s, conversation, change, actor, None, members, taken, now)
+            taken, _ = switchboard.locked_control(s, conversation, members, now)
         event_id = taken.event_id
-        primary = plan.recipients[0] if plan.recipients else None
+        primary = routed.recipients[0] if routed.recipients else None
         primary_src = wire.source(conversation, primary) if primary else None
 
         def activity(
@@ -183,7 +183,7 @@ async def _accept(
         ) -> dict[str, Any]:
             return wire.activity(
                 kind=kind,
-                trigger=plan.trigger,
+                trigger=routed.trigger,
                 event_id=event_id,
                 external_id=external_id,
                 interaction_id=interaction_id,
@@ -196,7 +196,12 @@ async def _accept(
 
         stored_body = activity(primary_src)
         stored = wire.stored_values(
-            conversation, stored_body, plan.sender.integration_type, plan.sender.id, plan.sides, now
+            conversation,
+            stored_body,
+            routed.sender.integration_type,
+            routed.sender.id,
+            routed.sides,
+            now,
         )
         seq, activity_id = conversation.last_seq, stored["id"]
 
@@ -206,31 +211,36 @@ async def _accept(
             )
 
         own: list[dict[str, Any]] = []
-        for r in plan.recipients:
+        for r in routed.recipients:
             channel = r.delivery_channel()
             if channel is not None:
                 payload = wire.direct(conversation, r, activity(wire.source(conversation, r)))
                 own.append(delivery(r, channel, payload))
-        for w in plan.standby:
+        for w in routed.standby:
             # A standby copy names the controller it was for (Slack marks it bot-handled).
             channel = w.delivery_channel()
             if channel is not None:
                 payload = wire.direct(conversation, w, activity(primary_src, standby=True))
                 own.append(delivery(w, channel, payload))
-        for o in plan.observers:
+        for o in routed.observers:
             if o.webhook_url:
                 own.append(delivery(o, WEBHOOK, wire.system(conversation, o, stored_body)))
-        if plan.echo is not None:
-            channel = plan.echo.delivery_channel()
+        if routed.echo is not None:
+            channel = routed.echo.delivery_channel()
             if channel is not None:
-                payload = wire.direct(conversation, plan.echo, activity(primary_src, is_echo=True))
-                own.append(delivery(plan.echo, channel, payload))
-        await repo.add_activity(s, stored)
-        await outbox.enqueue(s, own)
+                payload = wire.direct(
+                    conversation, routed.echo, activity(primary_src, is_echo=True)
+                )
+                own.append(delivery(routed.echo, channel, payload))
+        repo.add_activity(s, stored)
+        outbox.enqueue(s, own)
         rows += own
         if rows:
-            await engine.notifier.in_tx(s)
-    if rows:
+            engine.notifier.in_tx(s)
+        return event_id, bool(rows)
+
+    event_id, queued = await ctx.db.transact(work)
+    if queued:
         await engine.notifier.after_commit()
     out: dict[str, Any] = {"status": 200, "eventId": event_id}
     if external_id is not None:

@@ -5,15 +5,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, and_, bindparam, case, delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from unihub.activities.models import StoredActivity
 from unihub.conversations.control import Control
 from unihub.conversations.models import CLOSED, OPEN, Conversation, InboundReceipt
 from unihub.hubs.models import Hub
+from unihub.integrations import loaded as integrations
+from unihub.integrations.loaded import LoadedIntegration
 
 
 async def get(
@@ -35,13 +49,26 @@ _WITH_HUB = (
 )
 
 
-async def get_with_hub(
-    s: AsyncSession, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+def get_with_hub(
+    s: Session, tenant_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> tuple[Conversation | None, Hub | None]:
     """The conversation and its hub (None when deleted) in one round trip: the accept path."""
     params = {"conversation_id": conversation_id, "tenant_id": tenant_id}
-    row = (await s.execute(_WITH_HUB, params)).first()
+    row = s.execute(_WITH_HUB, params).first()
     return (row[0], row[1]) if row is not None else (None, None)
+
+
+def for_activity(
+    conn: Connection, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> tuple[Conversation | None, Hub | None, list[LoadedIntegration]]:
+    """What accepting an activity or a control change reads first: the conversation, its hub
+    (None when deleted) and the hub's integrations. For `Database.read_sync` (inline on
+    SQLite: no helper-thread round trips)."""
+    with Session(conn) as s:
+        conversation, hub = get_with_hub(s, tenant_id, conversation_id)
+        if conversation is None or hub is None:
+            return conversation, hub, []
+        return conversation, hub, integrations.of_hub(s, conversation.hub_id)
 
 
 async def open_of_hub(
@@ -109,9 +136,7 @@ class Taken:
     control: Control | None
 
 
-async def next_event(
-    s: AsyncSession, conversation_id: uuid.UUID, now: datetime, now_ms: int
-) -> Taken | None:
+def next_event(s: Session, conversation_id: uuid.UUID, now: datetime, now_ms: int) -> Taken | None:
     """Take the next (seq, eventId) of an open conversation; None when it is closed.
 
     The UPDATE holds the conversation's row lock until commit, so activities of one
@@ -120,7 +145,7 @@ async def next_event(
     from it is the routing of record.
     """
     params = {"conversation_id": conversation_id, "now": now, "now_ms": now_ms}
-    row = (await s.execute(_NEXT_EVENT, params)).first()
+    row = s.execute(_NEXT_EVENT, params).first()
     if row is None:
         return None
     kind = row[2]
@@ -128,9 +153,7 @@ async def next_event(
     return Taken(int(row[0]), int(row[1]), control)
 
 
-async def add_receipt(
-    s: AsyncSession, integration_id: uuid.UUID, event_key: str, now: datetime
-) -> bool:
+def add_receipt(s: Session, integration_id: uuid.UUID, event_key: str, now: datetime) -> bool:
     """Record a provider event as accepted; False when it already was (a redelivery)."""
     insert_into = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
@@ -138,7 +161,7 @@ async def add_receipt(
         .values(integration_id=integration_id, event_key=event_key, created=now)
         .on_conflict_do_nothing()
     )
-    result = await s.execute(stmt)
+    result = s.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -147,8 +170,8 @@ async def purge_receipts(s: AsyncSession, before: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def set_control(s: AsyncSession, conversation_id: uuid.UUID, control: Control) -> None:
-    await s.execute(
+def set_control(s: Session, conversation_id: uuid.UUID, control: Control) -> None:
+    s.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
         .values(
@@ -161,9 +184,9 @@ async def set_control(s: AsyncSession, conversation_id: uuid.UUID, control: Cont
     )
 
 
-async def add_activity(s: AsyncSession, activity: dict[str, Any]) -> None:
+def add_activity(s: Session, activity: dict[str, Any]) -> None:
     """Insert an activity (column values), skipping the ORM unit of work."""
-    await s.execute(insert(cast(Table, StoredActivity.__table__)), activity)
+    s.execute(insert(cast(Table, StoredActivity.__table__)), activity)
 
 
 # Closing ends control (the starting bot stays, as history).

@@ -184,7 +184,7 @@ async def establish(
                 return _established(existing, integration, is_new=False)
             # Only a new conversation needs the hub's members (its starting controller): the
             # common case, a provider message of an open conversation, skips this read.
-            start = control.initial(await integrations.of_hub(s, hub.id), now)
+            start = control.initial(await s.run_sync(integrations.of_hub, hub.id), now)
             conversation = Conversation(
                 id=uuid.uuid4(),
                 tenant_id=tenant_id,
@@ -207,7 +207,7 @@ async def establish(
             s.add(conversation)
             await s.flush()
             if await queue_start_messages(s, engine, conversation, integration, now):
-                await engine.notifier.in_tx(s)
+                await s.run_sync(engine.notifier.in_tx)
     except IntegrityError as exc:
         # A concurrent establish won the race for this binding: answer with its conversation.
         if not is_unique_violation(exc, "uq_conversations_open_key", "conversations.open_key"):

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from unihub.conversations import audience, wire
 from unihub.conversations import repository as repo
@@ -55,7 +55,6 @@ from unihub.core.validation import JsonBody
 from unihub.delivery import outbox
 from unihub.delivery.engine import EngineRuntime
 from unihub.delivery.models import WEBHOOK
-from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
 
 ALL_SIDES = {"Customer", "Agent", "Bot"}
@@ -118,8 +117,8 @@ def route(
 # --------------------------------------------------------------------------- control events
 
 
-async def record(
-    s: AsyncSession,
+def record(
+    s: Session,
     conversation: Conversation,
     change: Change,
     actor: LoadedIntegration | None,
@@ -132,7 +131,7 @@ async def record(
     the event for every active business integration, the customer (without metadata) and
     the System integrations subscribed to `control`. `actor` None: the engine (fallback)."""
     after = replace(change.after, since=now)
-    await repo.set_control(s, conversation.id, after)
+    repo.set_control(s, conversation.id, after)
     conversation.last_seq = taken.seq
     node: dict[str, Any] = {
         "type": "control",
@@ -186,8 +185,8 @@ async def record(
         if channel is not None:
             payload = wire.direct(conversation, m, event(wire.source(conversation, m), body))
             rows.append(_row(conversation, stored, taken, m, channel, payload, now))
-    await repo.add_activity(s, stored)
-    await outbox.enqueue(s, rows)
+    repo.add_activity(s, stored)
+    outbox.enqueue(s, rows)
     return after, rows
 
 
@@ -205,22 +204,22 @@ def _row(
     )
 
 
-async def locked_control(
-    s: AsyncSession,
+def locked_control(
+    s: Session,
     conversation: Conversation,
     members: Sequence[LoadedIntegration],
     now: datetime,
 ) -> tuple[Taken, Control]:
     """The next sequence number and the control it locked; a conversation opened before the
     switchboard existed gets the control a new one would (stored now)."""
-    taken = await repo.next_event(s, conversation.id, now, wire.ms(now))
+    taken = repo.next_event(s, conversation.id, now, wire.ms(now))
     if taken is None:
         raise closed(conversation.id)
     conversation.last_seq = taken.seq
     if taken.control is not None:
         return taken, taken.control
     control = initial(members, now)
-    await repo.set_control(s, conversation.id, control)
+    repo.set_control(s, conversation.id, control)
     return taken, control
 
 
@@ -249,20 +248,22 @@ async def act_as(
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
+
+    def work(s: Session) -> tuple[Taken, Control, bool]:
+        taken, control = locked_control(s, conversation, members, now)
+        change = decide(control, action, actor, target, members)
+        if change is None:
+            raise _Unchanged(control)
+        after, rows = record(s, conversation, change, actor, metadata, members, taken, now)
+        if rows:
+            engine.notifier.in_tx(s)
+        return taken, after, bool(rows)
+
     try:
-        async with ctx.db.write() as s:
-            taken, control = await locked_control(s, conversation, members, now)
-            change = decide(control, action, actor, target, members)
-            if change is None:
-                raise _Unchanged(control)
-            after, rows = await record(
-                s, conversation, change, actor, metadata, members, taken, now
-            )
-            if rows:
-                await engine.notifier.in_tx(s)
+        taken, after, queued = await ctx.db.transact(work)
     except _Unchanged as same:
         return _answer(conversation, same.control, None)
-    if rows:
+    if queued:
         await engine.notifier.after_commit()
     return _answer(conversation, after, taken.event_id)
 
@@ -275,11 +276,11 @@ async def act(
     body: JsonBody,
 ) -> dict[str, Any]:
     """`POST /api/v1/conversations/{conversationId}/control`."""
-    async with ctx.db.read() as s:
-        conversation, hub = await repo.get_with_hub(s, tenant_id, conversation_id)
-        if conversation is None:
-            raise conversation_not_found(conversation_id)
-        members = await integrations.of_hub(s, conversation.hub_id) if hub else []
+    conversation, hub, members = await ctx.db.read_sync(
+        lambda conn: repo.for_activity(conn, tenant_id, conversation_id), one_snapshot=False
+    )
+    if conversation is None:
+        raise conversation_not_found(conversation_id)
     data = validate_body(ControlRequest, body, INBOUND_CODES, 5023)
     if data.metadata is not None and len(orjson.dumps(data.metadata)) > METADATA_LIMIT:
         raise bad_request(

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from unihub.delivery.models import PENDING, Delivery
 
@@ -54,7 +54,8 @@ def outbox_row(
     }
 
 
-async def enqueue(s: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert outbox rows (from `outbox_row`) in the caller's transaction."""
+def enqueue(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows (from `outbox_row`) in the caller's transaction (a sync session:
+    `Database.transact`, or `AsyncSession.run_sync`)."""
     if rows:
-        await s.execute(insert(_TABLE), list(rows))
+        s.execute(insert(_TABLE), list(rows))

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from unihub.core.config import Settings
 
 log = logging.getLogger("unihub.delivery")
 
 CHANNEL = "unihub_deliveries"
+_NOTIFY = text(f"NOTIFY {CHANNEL}")
 
 
 class Notifier:
@@ -37,7 +38,8 @@ class Notifier:
     async def stop(self) -> None:
         return None
 
-    async def in_tx(self, session: AsyncSession) -> None:
+    def in_tx(self, session: Session) -> None:
+        """Called inside the transaction that queued deliveries (a sync session)."""
         return None
 
     async def after_commit(self) -> None:
@@ -79,9 +81,9 @@ class PgNotifier(_Listening):
         super().__init__(wake)
         self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
-    async def in_tx(self, session: AsyncSession) -> None:
+    def in_tx(self, session: Session) -> None:
         # Delivered by PostgreSQL at commit, and only if the transaction commits.
-        await session.execute(text(f"NOTIFY {CHANNEL}"))
+        session.execute(_NOTIFY)
 
     async def _listen(self) -> None:
         import asyncpg

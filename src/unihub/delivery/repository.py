@@ -118,9 +118,10 @@ def claim(
     return [Claimed(*row) for row in rows]
 
 
-async def _set(s: AsyncSession, delivery_id: uuid.UUID, **values: Any) -> None:
-    """Record one row's outcome (a bulk UPDATE: no ORM identity map to keep in step)."""
-    await s.execute(
+def _set(s: Session, delivery_id: uuid.UUID, **values: Any) -> None:
+    """Record one row's outcome (a bulk UPDATE: no ORM identity map to keep in step). The
+    outcome writes take a sync session: the worker records them through `Database.transact`."""
+    s.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(**values)
@@ -141,23 +142,21 @@ _DELIVERED_MANY = (
 )
 
 
-async def delivered_many(
-    s: AsyncSession, rows: Sequence[tuple[uuid.UUID, datetime, int | None]]
-) -> None:
+def delivered_many(s: Session, rows: Sequence[tuple[uuid.UUID, datetime, int | None]]) -> None:
     """`delivered` for many rows in one statement: (id, delivered at, HTTP status)."""
     if rows:
         params = [{"row_id": i, "at": at, "code": code} for i, at, code in rows]
-        await s.execute(_DELIVERED_MANY, params)
+        s.execute(_DELIVERED_MANY, params)
 
 
-async def retry_later(
-    s: AsyncSession,
+def retry_later(
+    s: Session,
     delivery_id: uuid.UUID,
     next_at: datetime,
     error: str,
     status_code: int | None,
 ) -> None:
-    await _set(
+    _set(
         s,
         delivery_id,
         leased_until=None,
@@ -167,10 +166,10 @@ async def retry_later(
     )
 
 
-async def give_up(
-    s: AsyncSession, delivery_id: uuid.UUID, now: datetime, error: str, status_code: int | None
+def give_up(
+    s: Session, delivery_id: uuid.UUID, now: datetime, error: str, status_code: int | None
 ) -> None:
-    await _set(
+    _set(
         s,
         delivery_id,
         status=FAILED,
@@ -181,9 +180,9 @@ async def give_up(
     )
 
 
-async def release(s: AsyncSession, delivery_id: uuid.UUID) -> None:
+def release(s: Session, delivery_id: uuid.UUID) -> None:
     """Hand a websocket row back untouched (no socket took it); it is not a failed attempt."""
-    await _set(s, delivery_id, leased_until=None, attempts=Delivery.attempts - 1)
+    _set(s, delivery_id, leased_until=None, attempts=Delivery.attempts - 1)
 
 
 async def lease_holders(s: AsyncSession, now: datetime) -> list[uuid.UUID]:

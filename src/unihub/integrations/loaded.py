@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from unihub.channels.base import Account
 from unihub.channels.registry import ADAPTERS
@@ -159,23 +160,27 @@ async def load_by_inbound_id(
     return LoadedIntegration.from_row(row) if row is not None else None
 
 
-async def load_many(
-    s: AsyncSession, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, LoadedIntegration]:
+def load_many(s: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LoadedIntegration]:
+    """By ids (a sync session: the delivery worker reads inline on SQLite)."""
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await s.execute(select(Integration).where(Integration.id.in_(wanted)))).scalars()
+    rows = s.execute(select(Integration).where(Integration.id.in_(wanted))).scalars()
     return {row.id: LoadedIntegration.from_row(row) for row in rows}
 
 
-async def of_hub(s: AsyncSession, hub_id: uuid.UUID) -> list[LoadedIntegration]:
-    stmt = (
-        select(Integration)
-        .where(Integration.hub_id == hub_id)
-        .order_by(Integration.created, Integration.id)
-    )
-    return [LoadedIntegration.from_row(row) for row in (await s.execute(stmt)).scalars()]
+_OF_HUB = (
+    select(Integration)
+    .where(Integration.hub_id == bindparam("hub_id"))
+    .order_by(Integration.created, Integration.id)
+)
+
+
+def of_hub(s: Session, hub_id: uuid.UUID) -> list[LoadedIntegration]:
+    """A hub's integrations (a sync session: the accept path reads inline on SQLite;
+    `AsyncSession.run_sync` elsewhere)."""
+    rows = s.execute(_OF_HUB, {"hub_id": hub_id}).scalars()
+    return [LoadedIntegration.from_row(row) for row in rows]
 
 
 async def active_of_channel(s: AsyncSession, channel: ChannelId) -> list[LoadedIntegration]:
