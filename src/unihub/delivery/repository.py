@@ -181,7 +181,8 @@ def give_up(
 
 
 def release(s: Session, delivery_id: uuid.UUID) -> None:
-    """Hand a websocket row back untouched (no socket took it); it is not a failed attempt."""
+    """Hand a claimed row back untouched (no socket took it, or its sending never started):
+    it is not a failed attempt."""
     _set(s, delivery_id, leased_until=None, attempts=Delivery.attempts - 1)
 
 

@@ -11,13 +11,16 @@ Outcomes are recorded in batches: each send queues its outcome and waits until a
 transaction has written every outcome queued meanwhile (one write per batch instead of one per
 delivery). A send counts as finished, and its pair's next row becomes claimable, only once its
 outcome is committed; a crash before that leaves the row leased, so it is sent again after the
-lease (at least once, never lost).
+lease (at least once, never lost). A write that fails while the process lives (the database
+briefly away) is retried until the row's lease ends, each outcome alone: waiting out the lease
+instead held the pair's later rows back for the whole lease and sent the row twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -48,6 +51,7 @@ from unihub.integrations.loaded import LoadedIntegration
 log = logging.getLogger("unihub.delivery")
 
 TAKE_BACK_EVERY = 2.0  # seconds between looks for leases of dead processes
+RECORD_RETRY_MAX_S = 2.0  # the longest wait between attempts to write a failed outcome
 
 
 # A queued outcome: a write to run in the batch transaction, or ("delivered", id, at, code)
@@ -55,6 +59,24 @@ TAKE_BACK_EVERY = 2.0  # seconds between looks for leases of dead processes
 _Write = Callable[[Session], None]
 _Delivered = tuple[uuid.UUID, datetime, int | None]
 _Done = asyncio.Future[None]
+# A queued outcome, the future its send waits on, and the loop time its row's lease ends:
+# retrying the write after that could not keep the row from being sent again anyway.
+_Queued = tuple[_Write | _Delivered, _Done, float]
+
+
+def _write_outcomes(s: Session, batch: list[_Queued]) -> None:
+    rows: list[_Delivered] = []
+    for outcome, _, _ in batch:
+        if isinstance(outcome, tuple):
+            rows.append(outcome)
+        else:
+            outcome(s)
+    repo.delivered_many(s, rows)
+
+
+def _release_all(s: Session, rows: list[Claimed]) -> None:
+    for row in rows:
+        repo.release(s, row.id)
 
 
 class DeliveryWorker:
@@ -79,7 +101,7 @@ class DeliveryWorker:
         self._client: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
-        self._queued: list[tuple[_Write | _Delivered, asyncio.Future[None]]] = []
+        self._queued: list[_Queued] = []
         self._record_wake = asyncio.Event()
         self.tasks = tuple(tasks)
         self._last_run: dict[str, datetime] = {}
@@ -114,45 +136,62 @@ class DeliveryWorker:
             await self._client.close()
         await self.owners.stop()
 
-    async def _record(self, outcome: _Write | _Delivered) -> None:
-        """Queue an outcome and wait until it is committed (raises if the batch failed)."""
+    async def _record(self, outcome: _Write | _Delivered, lease_ends: float) -> None:
+        """Queue an outcome and wait until it is committed (raises if it never could be)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queued.append((outcome, done))
+        self._queued.append((outcome, done, lease_ends))
         self._record_wake.set()
         await done
 
     async def _record_loop(self) -> None:
+        failures = 0
         while True:
             await self._record_wake.wait()
             self._record_wake.clear()
             batch, self._queued = self._queued, []
             if not batch:
                 continue
-
-            def write(s: Session, batch: list[tuple[_Write | _Delivered, _Done]] = batch) -> None:
-                rows: list[_Delivered] = []
-                for outcome, _ in batch:
-                    if isinstance(outcome, tuple):
-                        rows.append(outcome)
-                    else:
-                        outcome(s)
-                repo.delivered_many(s, rows)
-
             try:
                 # Inline on SQLite, like the claim: no helper-thread round trips per batch.
-                await self.ctx.db.transact(write)
+                await self.ctx.db.transact(functools.partial(_write_outcomes, batch=batch))
             except asyncio.CancelledError:
-                for _, done in batch:
+                for _, done, _ in batch:
                     done.cancel()
                 raise
-            except Exception as exc:  # each waiting send logs it; leases cover the rows
-                for _, done in batch:
+            except Exception as exc:
+                failures += 1
+                log.warning("recording %d delivery outcomes failed: %s", len(batch), exc)
+                await self._record_alone(batch)
+            else:
+                failures = 0
+                for _, done, _ in batch:
                     if not done.done():
-                        done.set_exception(exc)
+                        done.set_result(None)
+            if self._queued:  # failed outcomes back in the queue: wait a little, growing
+                if failures:
+                    await asyncio.sleep(min(RECORD_RETRY_MAX_S, 0.05 * 2**failures))
+                self._record_wake.set()
+
+    async def _record_alone(self, batch: list[_Queued]) -> None:
+        """Write each outcome of a failed batch in its own transaction, so one that cannot be
+        written does not fail the others; queue those that fail again while their lease runs."""
+        loop = asyncio.get_running_loop()
+        for item in batch:
+            _, done, lease_ends = item
+            if done.done():
                 continue
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            try:
+                await self.ctx.db.transact(functools.partial(_write_outcomes, batch=[item]))
+            except asyncio.CancelledError:
+                done.cancel()
+                raise
+            except Exception as again:
+                if loop.time() < lease_ends:
+                    self._queued.append(item)
+                else:  # the lease covers the row from here: it is sent again
+                    done.set_exception(again)
+            else:
+                done.set_result(None)
 
     async def _run(self) -> None:
         poll = self.ctx.settings.delivery_poll_s
@@ -199,6 +238,7 @@ class DeliveryWorker:
         if room <= 0:
             return 0
         now = self.clock.now()
+        lease_ends = asyncio.get_running_loop().time() + self.lease.total_seconds()
         skip_locked = not self.ctx.db.is_sqlite
         local = self.sockets.connected()
         owner = self.owners.id
@@ -247,9 +287,17 @@ class DeliveryWorker:
             with Session(conn) as s:
                 return integrations.load_many(s, ids)
 
-        receivers = await self.ctx.db.read_sync(load, one_snapshot=False)
+        try:
+            receivers = await self.ctx.db.read_sync(load, one_snapshot=False)
+        except Exception:
+            # Claimed but not started: hand the rows back now, not at the lease's end.
+            with contextlib.suppress(Exception):
+                await self.ctx.db.transact(functools.partial(_release_all, rows=rows))
+            raise
         for row in rows:
-            task = asyncio.create_task(self._deliver(row, receivers.get(row.receiver_id)))
+            task = asyncio.create_task(
+                self._deliver(row, receivers.get(row.receiver_id), lease_ends)
+            )
             self._in_flight.add(task)
             task.add_done_callback(self._done)
         return len(rows)
@@ -258,10 +306,12 @@ class DeliveryWorker:
         self._in_flight.discard(task)
         self.wake.set()  # the pair's next row may be due now
 
-    async def _deliver(self, row: Claimed, receiver: LoadedIntegration | None) -> None:
+    async def _deliver(
+        self, row: Claimed, receiver: LoadedIntegration | None, lease_ends: float
+    ) -> None:
         try:
             if row.channel == WEBSOCKET:
-                await self._push(row)
+                await self._push(row, lease_ends)
                 return
             try:
                 if row.channel == PROVIDER:
@@ -270,12 +320,14 @@ class DeliveryWorker:
                     status_code = await self._post(row, receiver)
             except Rejected as exc:
                 now, error, code = self.clock.now(), str(exc), exc.status_code
-                await self._record(lambda s: repo.give_up(s, row.id, now, error, code))
+                await self._record(lambda s: repo.give_up(s, row.id, now, error, code), lease_ends)
                 return
             except Unavailable as exc:
-                await self._failed_attempt(row, str(exc), exc.status_code, exc.retry_after_s)
+                await self._failed_attempt(
+                    row, lease_ends, str(exc), exc.status_code, exc.retry_after_s
+                )
                 return
-            await self._record((row.id, self.clock.now(), status_code))
+            await self._record((row.id, self.clock.now(), status_code), lease_ends)
         except asyncio.CancelledError:
             raise
         except Exception:  # the lease runs out and another attempt follows
@@ -284,20 +336,25 @@ class DeliveryWorker:
     async def _failed_attempt(
         self,
         row: Claimed,
+        lease_ends: float,
         error: str,
         status_code: int | None,
         retry_after_s: float | None = None,
     ) -> None:
         now = self.clock.now()
         if row.attempts >= MAX_ATTEMPTS:
-            await self._record(lambda s: repo.give_up(s, row.id, now, error, status_code))
+            await self._record(
+                lambda s: repo.give_up(s, row.id, now, error, status_code), lease_ends
+            )
             log.warning("delivery %s failed for good: %s", row.id, error)
         else:
             delay = RETRY_DELAYS[row.attempts - 1]
             if retry_after_s is not None:  # the provider said when: never sooner
                 delay = max(delay, timedelta(seconds=retry_after_s))
             next_at = now + delay
-            await self._record(lambda s: repo.retry_later(s, row.id, next_at, error, status_code))
+            await self._record(
+                lambda s: repo.retry_later(s, row.id, next_at, error, status_code), lease_ends
+            )
 
     async def _post(self, row: Claimed, receiver: LoadedIntegration | None) -> int:
         if receiver is None:
@@ -365,11 +422,11 @@ class DeliveryWorker:
             log.warning("delivery %s refused by the provider: %s", row.id, exc)
             raise
 
-    async def _push(self, row: Claimed) -> None:
+    async def _push(self, row: Claimed, lease_ends: float) -> None:
         if await self.sockets.push(row.receiver_id, row.id, row.payload):
-            await self._record((row.id, self.clock.now(), None))
+            await self._record((row.id, self.clock.now(), None), lease_ends)
         else:
-            await self._record(lambda s: repo.release(s, row.id))
+            await self._record(lambda s: repo.release(s, row.id), lease_ends)
 
     async def _run_due_tasks(self) -> None:
         now = self.clock.now()
