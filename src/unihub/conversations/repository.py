@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from unihub.activities.models import StoredActivity
 from unihub.conversations.control import Control
 from unihub.conversations.models import CLOSED, OPEN, Conversation, InboundReceipt
+from unihub.core.prepared import Prepared
 from unihub.hubs.models import Hub
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
@@ -104,7 +105,7 @@ async def hub(s: AsyncSession, tenant_id: uuid.UUID, hub_id: uuid.UUID) -> Hub |
 
 # Built once: constructing the expression cost more than running it on the hot path.
 _NOW_MS = bindparam("now_ms", type_=BigInteger)
-_NEXT_EVENT = (
+_NEXT_EVENT = Prepared(
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"), Conversation.status == OPEN)
     .values(
@@ -145,7 +146,7 @@ def next_event(s: Session, conversation_id: uuid.UUID, now: datetime, now_ms: in
     from it is the routing of record.
     """
     params = {"conversation_id": conversation_id, "now": now, "now_ms": now_ms}
-    row = s.execute(_NEXT_EVENT, params).first()
+    row = _NEXT_EVENT.returning_first(s, params)
     if row is None:
         return None
     kind = row[2]
@@ -184,9 +185,12 @@ def set_control(s: Session, conversation_id: uuid.UUID, control: Control) -> Non
     )
 
 
+_ADD_ACTIVITY = Prepared(insert(cast(Table, StoredActivity.__table__)))
+
+
 def add_activity(s: Session, activity: dict[str, Any]) -> None:
     """Insert an activity (column values), skipping the ORM unit of work."""
-    s.execute(insert(cast(Table, StoredActivity.__table__)), activity)
+    _ADD_ACTIVITY.execute(s, activity)
 
 
 # Closing ends control (the starting bot stays, as history).

@@ -7,7 +7,7 @@ from collections import namedtuple
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -27,9 +27,17 @@ class Prepared:
     is a plain statement.
     """
 
-    def __init__(self, statement: Select[Any] | Insert) -> None:
+    def __init__(self, statement: Select[Any] | Insert | Update) -> None:
         self.statement = statement
         self._compiled: _Compiled | None = None
+        # Columns whose default SQLAlchemy would fill in: an insert missing one takes the
+        # ordinary path, so a raw insert never stores NULL where a default was meant.
+        table = getattr(statement, "table", None)
+        self._defaulted = (
+            frozenset(c.key for c in getattr(table, "c", ()) if c.default is not None)
+            if isinstance(statement, Insert)
+            else frozenset()
+        )
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         if self._compiled is None:
@@ -44,8 +52,12 @@ class Prepared:
             ]
             results: list[Any] = []
             row: type | None = None
+            columns: Any = None
             if isinstance(self.statement, Select):
                 columns = self.statement.selected_columns
+            elif isinstance(self.statement, Update) and self.statement._returning:
+                columns = self.statement.exported_columns
+            if columns is not None:
                 results = [
                     c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
                 ]
@@ -61,24 +73,55 @@ class Prepared:
             args.append(value if process is None or value is None else process(value))
         return sql, args
 
-    def execute(self, session: Session, params: Mapping[str, Any]) -> None:
-        """Run a write inside `session`'s transaction (see `Database.transact`)."""
+    def _raw(self, session: Session) -> Any:
+        """The session's sqlite3 connection (in its transaction), or None elsewhere."""
         bind = session.get_bind()
         if bind.dialect.driver != "pysqlite":
+            return None
+        return session.connection().connection.dbapi_connection
+
+    def execute(self, session: Session, params: Mapping[str, Any]) -> None:
+        """Run a write inside `session`'s transaction (see `Database.transact`)."""
+        dbapi = self._raw(session)
+        if dbapi is None or not self._defaulted <= params.keys():
             session.execute(self.statement, params)
             return
-        sql, args = self._args(bind.dialect, params)
-        dbapi = session.connection().connection.dbapi_connection
-        assert dbapi is not None
+        sql, args = self._args(session.get_bind().dialect, params)
         try:
             dbapi.execute(sql, args)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
 
+    def execute_many(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """`execute` for several rows of one insert (one executemany on SQLite)."""
+        dbapi = self._raw(session)
+        if dbapi is None or not all(self._defaulted <= row.keys() for row in rows):
+            session.execute(self.statement, rows)
+            return
+        dialect = session.get_bind().dialect
+        sql = self.compiled(dialect)[0]
+        args = [self._args(dialect, row)[1] for row in rows]
+        try:
+            dbapi.executemany(sql, args)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+
+    def returning_first(self, session: Session, params: Mapping[str, Any]) -> Any:
+        """An UPDATE ... RETURNING in `session`'s transaction: its first row, or None."""
+        dbapi = self._raw(session)
+        if dbapi is None:
+            return session.execute(self.statement, params).first()
+        dialect = session.get_bind().dialect
+        try:
+            return self.first_row(dialect, dbapi, params)
+        except sqlite3.Error as exc:
+            sql, args = self._args(dialect, params)
+            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+
     def first_row(self, dialect: Dialect, conn: Any, params: Mapping[str, Any]) -> Any:
         sql, args = self._args(dialect, params)
         _, _, results, row = self.compiled(dialect)
-        assert row is not None, "only a select returns rows"
+        assert row is not None, "only a select or an update ... returning returns rows"
         cursor = conn.execute(sql, args)
         raw = cursor.fetchone()
         cursor.close()

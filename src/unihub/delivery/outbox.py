@@ -16,9 +16,11 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from unihub.core.prepared import Prepared
 from unihub.delivery.models import PENDING, Delivery
 
 _TABLE = cast(Table, Delivery.__table__)
+_INSERT = Prepared(insert(_TABLE))
 
 
 def outbox_row(
@@ -58,4 +60,4 @@ def enqueue(s: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert outbox rows (from `outbox_row`) in the caller's transaction (a sync session:
     `Database.transact`, or `AsyncSession.run_sync`)."""
     if rows:
-        s.execute(insert(_TABLE), list(rows))
+        _INSERT.execute_many(s, list(rows))
