@@ -142,5 +142,83 @@ def tenants_add_secret(
     _emit(result)
 
 
+secrets_app = typer.Typer(help="Secrets stored encrypted in the database.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    batch_size: Annotated[int, typer.Option(min=1, help="Values per transaction")] = 500,
+    pause: Annotated[
+        float, typer.Option(min=0.0, help="Seconds between batches, to spare a busy database")
+    ] = 0.0,
+) -> None:
+    """Re-encrypt every stored secret with the newest key of UNIHUB_SECRET_KEYS.
+
+    Resumable: values already under the newest key are skipped. Exits 1 when some value
+    cannot be decrypted with any configured key (it is reported and left as it is).
+    """
+    from pydantic import ValidationError
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    import unihub.models
+    from unihub.core import rotation
+    from unihub.core.security import SecretBox, secret_key_material
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"invalid settings: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    box = SecretBox(secret_key_material(settings))
+    columns = rotation.encrypted_columns(unihub.models.Base.metadata)
+    err = Console(stderr=True)
+
+    async def run() -> rotation.Report:
+        db = _ready(settings)
+        try:
+            total = await rotation.count(db, columns)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err,
+            ) as progress:
+                task = progress.add_task("re-encrypting", total=total)
+
+                def advance(column: rotation.EncryptedColumn, n: int) -> None:
+                    progress.update(task, advance=n, description=column.name)
+
+                return await rotation.rotate(
+                    db, box, columns, batch_size=batch_size, pause_s=pause, on_batch=advance
+                )
+        finally:
+            await db.dispose()
+
+    if box.key_count == 1:
+        typer.echo("one key configured: checking that it decrypts every stored value", err=True)
+    report = asyncio.run(run())
+    for bad in report.undecryptable:
+        typer.echo(f"undecryptable: {bad}", err=True)
+    typer.echo(
+        f"secrets rotate: {report.seen} encrypted values in {len(columns)} columns: "
+        f"{report.rotated} re-encrypted, {report.current} already under the newest key, "
+        f"{report.changed} changed meanwhile, {len(report.undecryptable)} undecryptable",
+        err=True,
+    )
+    if report.changed:
+        typer.echo("values changed while rotating: run it again to check them", err=True)
+    if report.undecryptable:
+        typer.echo(
+            f"{len(report.undecryptable)} values could not be decrypted with any configured "
+            "key and were left as they are: add the key they were encrypted with to "
+            "UNIHUB_SECRET_KEYS (after the newest) and run again",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -3,7 +3,8 @@ credentials reach agents as `/media/v1/<token>`, a link that needs no credential
 
 The token is a Fernet token under a key derived for this purpose alone: it cannot be guessed
 or altered, it hides the provider's file reference, and it expires after
-`UNIHUB_MEDIA_URL_TTL_S` (Fernet's own timestamp). The route (`inbound.media`) fetches the
+`UNIHUB_MEDIA_URL_TTL_S` (Fernet's own timestamp); a link made before a key rotation works
+as long as its key is still configured. The route (`inbound.media`) fetches the
 file from the provider at each request through the adapter's `fetch_media`, so nothing is
 stored and a deleted integration's links stop working.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import orjson
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from unihub.channels.base import Account
 from unihub.core.config import Settings
@@ -50,8 +51,11 @@ class MediaSource(Protocol):
         ...
 
 
-def _fernet(box: SecretBox) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(box.derive_key(b"unihub media url")))
+def _fernet(box: SecretBox) -> MultiFernet:
+    """New links under the newest secret key; links made under an older one keep working
+    until that key leaves UNIHUB_SECRET_KEYS."""
+    keys = box.derive_keys(b"unihub media url")
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
 
 
 def base_url(settings: Settings) -> str:

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -25,7 +25,12 @@ SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="UNIHUB_", extra="ignore", env_file=".env", env_file_encoding="utf-8"
+        env_prefix="UNIHUB_",
+        extra="ignore",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        # A refused value may be a secret key: errors name the setting, never its value.
+        hide_input_in_errors=True,
     )
 
     @classmethod
@@ -53,6 +58,9 @@ class Settings(BaseSettings):
     # process crash but may lose the last commits on a power cut or OS crash; FULL also
     # survives those, at the cost of an fsync per commit.
     sqlite_synchronous: str = "NORMAL"
+    # Key rotation: every key that may still decrypt stored secrets, newest first, comma
+    # separated. The newest encrypts; any of them decrypts (`secret_keys_in_order`).
+    secret_keys: str | None = None
 
     twilio_api_url: str = "https://api.twilio.com"
     graph_api_url: str = "https://graph.facebook.com/v19.0"
@@ -110,6 +118,37 @@ class Settings(BaseSettings):
         if value not in SQLITE_SYNCHRONOUS:
             raise ValueError(f"must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
         return value
+
+    @model_validator(mode="after")
+    def _check_secret_keys(self) -> Settings:
+        _ = self.secret_keys_in_order  # raises on a malformed list
+        return self
+
+    @property
+    def secret_keys_in_order(self) -> tuple[str, ...]:
+        """The configured keys, newest first; empty when neither setting is set (the key
+        generated into the data dir is then used, `core.security.secret_key_material`).
+
+        `UNIHUB_SECRET_KEYS` wins; `UNIHUB_SECRET_KEY` beside it must be its first entry,
+        so an operator who changed only one of the two is refused instead of guessed at.
+        """
+        single = self.secret_key or None
+        if not self.secret_keys:
+            return (single,) if single else ()
+        keys = tuple(entry.strip() for entry in self.secret_keys.split(","))
+        for n, entry in enumerate(keys, 1):
+            if not entry:
+                raise ValueError(
+                    f"UNIHUB_SECRET_KEYS: entry {n} of {len(keys)} is empty; list the keys "
+                    "newest first, separated by single commas"
+                )
+        if single is not None and single != keys[0]:
+            raise ValueError(
+                "UNIHUB_SECRET_KEY is set and is not the first (newest) entry of "
+                "UNIHUB_SECRET_KEYS; set only UNIHUB_SECRET_KEYS, or make its first entry "
+                "the same key"
+            )
+        return keys
 
     @property
     def resolved_database_url(self) -> str:

@@ -23,6 +23,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# `mapped_column(..., info=ENCRYPTED)` on every column holding a `SecretBox` token (text or
+# bytes): `unihub secrets rotate` (core.rotation) re-encrypts exactly the columns marked so.
+ENCRYPTED = {"encrypted": True}
+
+
+def is_encrypted(info: dict[object, object]) -> bool:
+    return info.get("encrypted") is True
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both backends (SQLite stores them naive)."""
 

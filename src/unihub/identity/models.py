@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from unihub.core.orm import Base, UTCDateTime
+from unihub.core.orm import ENCRYPTED, Base, UTCDateTime
 from unihub.core.timestamps import utcnow
 
 
@@ -16,5 +16,5 @@ class SigningKey(Base):
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     algorithm: Mapped[str] = mapped_column(String(16))
-    private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key: Mapped[bytes] = mapped_column(LargeBinary, info=ENCRYPTED)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from unihub.core.orm import Base, UTCDateTime, new_id
+from unihub.core.orm import ENCRYPTED, Base, UTCDateTime, new_id
 from unihub.core.timestamps import utcnow
 
 
@@ -37,8 +37,8 @@ class Integration(Base):
     inbound_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     external_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
     configuration: Mapped[str] = mapped_column(Text, default="{}")
-    secrets: Mapped[str | None] = mapped_column(Text, nullable=True)
+    secrets: Mapped[str | None] = mapped_column(Text, nullable=True, info=ENCRYPTED)
     public_signing_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    private_signing_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    private_signing_key: Mapped[str | None] = mapped_column(Text, nullable=True, info=ENCRYPTED)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,9 +12,12 @@ How a key is processed (per API client; keys of different clients never meet):
 Stored answers are encrypted with the secret box: a create's answer may be the only copy of a
 new client secret or signing key, and those must never sit in the database in clear. The
 request hash is an HMAC keyed the same way, so a body carrying provider credentials cannot
-be confirmed by guessing. Rows older than 24 hours are ignored and purged; a row left without
-an answer by a killed process is taken over once it is older than the request time limit
-plus a margin.
+be confirmed by guessing. It is made with the newest secret key and checked against every
+configured one, so a key rotation does not turn a retry into a mismatch; once the old key is
+dropped, a retry of a request first made under it is refused with 113 (nothing is created
+twice, and such rows are gone 24 hours after they were made anyway). Rows older than 24
+hours are ignored and purged; a row left without an answer by a killed process is taken
+over once it is older than the request time limit plus a margin.
 A WebChat visitor token names its integration's client (`webchat:<integrationId>`), shared by
 every visitor of that integration: the request hash covers the path (so the conversation) and
 the component's keys are random UUIDs, so a visitor reading another's answer would need both
@@ -32,6 +35,7 @@ import hmac
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -89,8 +93,13 @@ class IdempotencyStore:
         self.wait_s = running_timeout_s + 5
         self._claims = 0
 
-    async def claim(self, client_id: str, key: str, digest: str) -> StoredAnswer | None:
-        """None when this request now owns the key, else the answer stored for it."""
+    async def claim(
+        self, client_id: str, key: str, digest: str, older: Callable[[], Iterable[str]] = tuple
+    ) -> StoredAnswer | None:
+        """None when this request now owns the key, else the answer stored for it.
+
+        `digest` is the request's hash under the newest key, `older` gives it under the
+        older ones (computed only when a stored row does not match `digest`)."""
         deadline = time.monotonic() + self.wait_s
         while True:
             now = utcnow()
@@ -119,7 +128,7 @@ class IdempotencyStore:
                         )
                     )
                 continue
-            if row.request_hash != digest:
+            if row.request_hash != digest and row.request_hash not in older():
                 raise _Mismatch
             if row.status is not None:
                 body = self.box.decrypt_bytes(row.body) if row.body else b""
@@ -175,7 +184,9 @@ class IdempotencyMiddleware:
         self.app = app
         self.ctx = ctx
         self.store = IdempotencyStore(ctx, request_timeout_s)
-        self.digest_key = ctx.box.derive_key(b"unihub idempotency request hash")
+        self.digest_key, *self.older_digest_keys = ctx.box.derive_keys(
+            b"unihub idempotency request hash"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -203,7 +214,12 @@ class IdempotencyMiddleware:
         messages, body = await _read_body(receive)
         digest = request_digest(scope, body, self.digest_key)
         try:
-            stored = await self.store.claim(client_id, key, digest)
+            stored = await self.store.claim(
+                client_id,
+                key,
+                digest,
+                lambda: [request_digest(scope, body, k) for k in self.older_digest_keys],
+            )
         except _Mismatch:
             await send_error(
                 scope,

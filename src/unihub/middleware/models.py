@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from unihub.core.orm import Base, UTCDateTime
+from unihub.core.orm import ENCRYPTED, Base, UTCDateTime
 from unihub.core.timestamps import utcnow
 
 
@@ -24,6 +24,6 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, info=ENCRYPTED)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
