@@ -54,5 +54,7 @@ def get_engine(conn: HTTPConnection) -> EngineRuntime:
     return engine
 
 
-def engine_of(request: Request) -> EngineRuntime:
+async def engine_of(request: Request) -> EngineRuntime:
+    # async on purpose: FastAPI ran this plain `def` on a worker thread, a thread round trip
+    # per posted activity (as `core.context.get_context` found for GET hub).
     return get_engine(request)

@@ -32,7 +32,7 @@ from unihub.core.context import AppContext
 from unihub.core.errors import ApiError, ErrorItem, bad_request, forbidden, not_found
 from unihub.core.responses import JSON
 from unihub.core.validation import JsonBody, parse_guid
-from unihub.delivery.engine import EngineRuntime, engine_of
+from unihub.delivery.engine import EngineRuntime, get_engine
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
 
@@ -149,7 +149,7 @@ async def twilio_sms(integrationId: str, request: Request, ctx: Context) -> Resp
         raise _refused(exc) from None
     except Rejected as exc:
         raise bad_request(5001, str(exc)) from None
-    await _accept_all(ctx, engine_of(request), integration, messages, keep_going=False)
+    await _accept_all(ctx, get_engine(request), integration, messages, keep_going=False)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -173,7 +173,7 @@ async def messenger_events(integrationId: str, request: Request, ctx: Context) -
         raise _refused(exc) from None
     except Rejected as exc:
         raise bad_request(5000, str(exc)) from None
-    await _accept_all(ctx, engine_of(request), integration, messages, keep_going=True)
+    await _accept_all(ctx, get_engine(request), integration, messages, keep_going=True)
     return PlainTextResponse("EVENT_RECEIVED")
 
 
@@ -189,7 +189,7 @@ async def line_events(integrationId: str, request: Request, ctx: Context) -> Res
         raise _refused(exc) from None
     except Rejected as exc:
         raise bad_request(5000, str(exc)) from None
-    await _accept_all(ctx, engine_of(request), integration, messages, keep_going=True)
+    await _accept_all(ctx, get_engine(request), integration, messages, keep_going=True)
     return JSON({})
 
 
@@ -211,7 +211,7 @@ async def slack_events(request: Request, ctx: Context) -> Response:
             account = integration.account(ctx.box)
             messages = await SLACK.replies(ctx, what.event, account)
             refused = await _accept_all(
-                ctx, engine_of(request), integration, messages, keep_going=True
+                ctx, get_engine(request), integration, messages, keep_going=True
             )
             if refused:
                 # An agent who can only type learns why in the thread, after Slack's ack.
@@ -239,7 +239,7 @@ async def telegram_update(integrationId: str, request: Request, ctx: Context) ->
         raise _refused(exc) from None
     except Rejected as exc:
         raise bad_request(5000, str(exc)) from None
-    await _accept_all(ctx, engine_of(request), integration, update.messages, keep_going=True)
+    await _accept_all(ctx, get_engine(request), integration, update.messages, keep_going=True)
     if update.callback_query_id is not None:
         answer = BackgroundTask(TELEGRAM.answer_callback, ctx, account, update.callback_query_id)
         return JSON({}, background=answer)
