@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from unihub.activities.models import StoredActivity
 from unihub.conversations.control import Control
 from unihub.conversations.models import CLOSED, OPEN, Conversation, InboundReceipt
-from unihub.core.prepared import Prepared
+from unihub.core.prepared import Prepared, column_keys, detached
 from unihub.hubs.models import Hub
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
@@ -40,8 +40,14 @@ async def get(
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
-_WITH_HUB = (
-    select(Conversation, Hub)
+_CONVERSATION_KEYS = column_keys(Conversation)
+_HUB_KEYS = column_keys(Hub)
+_WITH_HUB = Prepared(
+    select(
+        *[getattr(Conversation, k) for k in _CONVERSATION_KEYS],
+        *[getattr(Hub, k) for k in _HUB_KEYS],
+    )
+    .select_from(Conversation)
     .outerjoin(Hub, and_(Hub.id == Conversation.hub_id, Hub.tenant_id == Conversation.tenant_id))
     .where(
         Conversation.id == bindparam("conversation_id"),
@@ -51,12 +57,20 @@ _WITH_HUB = (
 
 
 def get_with_hub(
-    s: Session, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+    conn: Connection, tenant_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> tuple[Conversation | None, Hub | None]:
-    """The conversation and its hub (None when deleted) in one round trip: the accept path."""
+    """The conversation and its hub (None when deleted) in one round trip: the accept path.
+    Plain rows made into detached objects (`core.prepared.detached`): no ORM loading."""
     params = {"conversation_id": conversation_id, "tenant_id": tenant_id}
-    row = s.execute(_WITH_HUB, params).first()
-    return (row[0], row[1]) if row is not None else (None, None)
+    rows = _WITH_HUB.rows_in(conn, params)
+    if not rows:
+        return None, None
+    values = tuple(rows[0])
+    n = len(_CONVERSATION_KEYS)
+    conversation = detached(Conversation, _CONVERSATION_KEYS, values[:n])
+    if values[n] is None:  # hubs.id: the outer join found no hub
+        return conversation, None
+    return conversation, detached(Hub, _HUB_KEYS, values[n:])
 
 
 def for_activity(
@@ -65,11 +79,10 @@ def for_activity(
     """What accepting an activity or a control change reads first: the conversation, its hub
     (None when deleted) and the hub's integrations. For `Database.read_sync` (inline on
     SQLite: no helper-thread round trips)."""
-    with Session(conn) as s:
-        conversation, hub = get_with_hub(s, tenant_id, conversation_id)
-        if conversation is None or hub is None:
-            return conversation, hub, []
-        return conversation, hub, integrations.of_hub(s, conversation.hub_id)
+    conversation, hub = get_with_hub(conn, tenant_id, conversation_id)
+    if conversation is None or hub is None:
+        return conversation, hub, []
+    return conversation, hub, integrations.of_hub_rows(conn, conversation.hub_id)
 
 
 async def open_of_hub(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, Update
+from sqlalchemy import Connection, Select, Update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Insert
+
+T = TypeVar("T")
 
 _Compiled = tuple[str, list[tuple[str, Any, Any]], list[Any], type | None]
 
@@ -118,6 +121,24 @@ class Prepared:
             sql, args = self._args(dialect, params)
             raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
 
+    def rows_in(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """A select's rows inside `conn`'s transaction (see `Database.read_sync`)."""
+        if conn.dialect.driver != "pysqlite":
+            return list(conn.execute(self.statement, params).all())
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        sql, args = self._args(conn.dialect, params)
+        _, _, results, row = self.compiled(conn.dialect)
+        assert row is not None, "only a select returns rows"
+        try:
+            raw = dbapi.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+        return [
+            row(*[v if p is None else p(v) for p, v in zip(results, values, strict=True)])
+            for values in raw
+        ]
+
     def first_row(self, dialect: Dialect, conn: Any, params: Mapping[str, Any]) -> Any:
         sql, args = self._args(dialect, params)
         _, _, results, row = self.compiled(dialect)
@@ -128,3 +149,21 @@ class Prepared:
         if raw is None:
             return None
         return row(*[v if p is None else p(v) for p, v in zip(results, raw, strict=True)])
+
+
+def column_keys(model: type[Any]) -> list[str]:
+    """A mapped class's column attributes, in table order: select them with `detached`."""
+    return [prop.key for prop in sa_inspect(model).column_attrs]
+
+
+def detached(model: type[T], keys: Sequence[str], values: Sequence[Any]) -> T:
+    """An ORM object holding a row's values, built without a session or the ORM's loading.
+
+    For hot reads whose objects are only read afterwards (the accept path): SQLAlchemy's
+    loading of a joined conversation and hub cost several times the statement (profiled).
+    The object is transient; its attributes are set in its state's dict exactly as loading
+    sets them, so reading them triggers nothing.
+    """
+    obj: T = sa_inspect(model).class_manager.new_instance()
+    obj.__dict__.update(zip(keys, values, strict=True))
+    return obj

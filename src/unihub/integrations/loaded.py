@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from unihub.channels.base import Account
 from unihub.channels.registry import ADAPTERS
 from unihub.channels.types import INTEGRATION_ACTIVE, ChannelId
+from unihub.core.prepared import Prepared, column_keys, detached
 from unihub.core.security import SecretBox
 from unihub.core.validation import get_ignoring_case
 from unihub.integrations.models import Integration
@@ -174,6 +175,21 @@ _OF_HUB = (
     .where(Integration.hub_id == bindparam("hub_id"))
     .order_by(Integration.created, Integration.id)
 )
+
+
+_KEYS = column_keys(Integration)
+_OF_HUB_ROWS = Prepared(
+    select(*[getattr(Integration, k) for k in _KEYS])
+    .where(Integration.hub_id == bindparam("hub_id"))
+    .order_by(Integration.created, Integration.id)
+)
+
+
+def of_hub_rows(conn: Connection, hub_id: uuid.UUID) -> list[LoadedIntegration]:
+    """`of_hub` for the accept path: plain rows made into detached objects, no ORM loading
+    (`core.prepared.detached`)."""
+    rows = _OF_HUB_ROWS.rows_in(conn, {"hub_id": hub_id})
+    return [LoadedIntegration.from_row(detached(Integration, _KEYS, tuple(r))) for r in rows]
 
 
 def of_hub(s: Session, hub_id: uuid.UUID) -> list[LoadedIntegration]:
