@@ -109,6 +109,24 @@ class Prepared:
         except sqlite3.Error as exc:
             raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
 
+    def returning_all(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
+        """An UPDATE ... RETURNING in `session`'s transaction: every row it returned."""
+        dbapi = self._raw(session)
+        if dbapi is None:
+            return list(session.execute(self.statement, params).all())
+        dialect = session.get_bind().dialect
+        sql, args = self._args(dialect, params)
+        _, _, results, row = self.compiled(dialect)
+        assert row is not None, "only an update ... returning returns rows"
+        try:
+            raw = dbapi.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+        return [
+            row(*[v if p is None else p(v) for p, v in zip(results, values, strict=True)])
+            for values in raw
+        ]
+
     def returning_first(self, session: Session, params: Mapping[str, Any]) -> Any:
         """An UPDATE ... RETURNING in `session`'s transaction: its first row, or None."""
         dbapi = self._raw(session)

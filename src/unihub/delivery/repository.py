@@ -12,6 +12,7 @@ from sqlalchemy import Integer, Table, bindparam, exists, func, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 
+from unihub.core.prepared import Prepared
 from unihub.delivery.models import DELIVERED, FAILED, PENDING, Delivery
 
 _TABLE = cast(Table, Delivery.__table__)
@@ -84,9 +85,14 @@ def _claim_statement(*, by_receiver: bool, skip_locked: bool) -> Any:
     )
 
 
-# Built once: constructing this expression cost more CPU than running it.
+# Built once: constructing this expression cost more CPU than running it. Prepared: the
+# claim runs several times per delivered activity, and SQLAlchemy's execute path was 2.5 of
+# its 2.7 s at 100 activities/s (profiled); the by-receiver claims (an expanding IN list)
+# take the ordinary path.
 _CLAIM = {
-    (by_receiver, skip_locked): _claim_statement(by_receiver=by_receiver, skip_locked=skip_locked)
+    (by_receiver, skip_locked): Prepared(
+        _claim_statement(by_receiver=by_receiver, skip_locked=skip_locked)
+    )
     for by_receiver in (False, True)
     for skip_locked in (False, True)
 }
@@ -114,8 +120,9 @@ def claim(
     if receivers is not None:
         params["b_receivers"] = list(receivers)
     stmt = _CLAIM[(receivers is not None, skip_locked)]
-    rows = s.execute(stmt, params).all()
-    return [Claimed(*row) for row in rows]
+    if receivers is not None:
+        return [Claimed(*row) for row in s.execute(stmt.statement, params).all()]
+    return [Claimed(*row) for row in stmt.returning_all(s, params)]
 
 
 def _set(s: Session, delivery_id: uuid.UUID, **values: Any) -> None:

@@ -284,8 +284,7 @@ class DeliveryWorker:
         ids = [r.receiver_id for r in rows]
 
         def load(conn: Connection) -> dict[uuid.UUID, LoadedIntegration]:
-            with Session(conn) as s:
-                return integrations.load_many(s, ids)
+            return integrations.load_many_rows(conn, ids)
 
         try:
             receivers = await self.ctx.db.read_sync(load, one_snapshot=False)
