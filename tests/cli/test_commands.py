@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +130,37 @@ def test_a_missing_postgresql_database_is_one_plain_line(fresh_env: dict[str, st
 def test_an_unusable_database_url_is_a_usage_error(fresh_env: dict[str, str]) -> None:
     line = plain_failure(run({**fresh_env, "UNIHUB_DATABASE_URL": "nonsense"}, "db", "upgrade"), 2)
     assert "UNIHUB_DATABASE_URL" in line
+
+
+def _pretend_a_newer_release_migrated(env: dict[str, str]) -> None:
+    """What a newer release's migration leaves behind: a revision this one does not know."""
+    if PG:
+        import asyncio
+
+        import asyncpg
+
+        async def bump() -> None:
+            url = env["UNIHUB_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute("UPDATE alembic_version SET version_num = '9001'")
+            finally:
+                await conn.close()
+
+        asyncio.run(bump())
+        return
+    db = sqlite3.connect(Path(env["UNIHUB_DATA_DIR"]) / "unihub.db")
+    db.execute("UPDATE alembic_version SET version_num = '9001'")
+    db.commit()
+    db.close()
+
+
+def test_a_schema_from_a_newer_release_is_refused(fresh_env: dict[str, str]) -> None:
+    ok(fresh_env, "db", "upgrade")
+    _pretend_a_newer_release_migrated(fresh_env)
+    for args in (["db", "upgrade"], ["serve"], ["serve", "--no-migrate"]):
+        line = plain_failure(run(fresh_env, *args), 1)
+        assert "revision 9001, which this release of unihub does not know" in line, args
+    done = run(fresh_env, "db", "current")
+    assert done.returncode == 1
+    assert done.stdout == f"9001 (unknown to this release, whose newest is {HEAD})\n"

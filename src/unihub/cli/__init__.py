@@ -24,7 +24,7 @@ from unihub.cli.errors import USAGE, OperatorError, explain, fail, safe_url
 from unihub.core.config import LOG_LEVELS, Settings, get_settings
 from unihub.core.database import Database
 from unihub.core.logs import uvicorn_level, uvicorn_log_config
-from unihub.core.migrate import downgrade, revisions, schema_state, upgrade
+from unihub.core.migrate import check_known, downgrade, revisions, schema_state, upgrade
 
 
 class _Cli(typer.Typer):
@@ -120,8 +120,7 @@ def _require_head(settings: Settings) -> str:
     state = schema_state(settings)
     if state.current == state.head:
         return state.head
-    if not state.known:
-        upgrade(settings)  # raises SchemaError, saying which release migrated it
+    check_known(state.current, state.chain)
     where = "has no schema" if state.current is None else f"is at revision {state.current}"
     raise OperatorError(
         f"the database {where}, this unihub needs {state.head}: run `unihub db upgrade` first "

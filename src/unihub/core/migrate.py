@@ -191,7 +191,8 @@ def _read_revision(conn: Connection) -> str | None:
     return found
 
 
-def _check_known(current: str | None, chain: tuple[Revision, ...]) -> None:
+def check_known(current: str | None, chain: tuple[Revision, ...]) -> None:
+    """Refuse a schema this release does not know: a newer release migrated it."""
     if current is not None and all(r.id != current for r in chain):
         raise SchemaError(
             f"the database's schema is at revision {current}, which this release of unihub "
@@ -214,7 +215,7 @@ def upgrade(settings: Settings) -> tuple[str | None, str]:
 
     def work(conn: Connection) -> tuple[str | None, str]:
         before = _read_revision(conn)
-        _check_known(before, chain)
+        check_known(before, chain)
         if before != chain[-1].id:
             _alembic(conn, url, lambda cfg: command.upgrade(cfg, "head"))
         return before, chain[-1].id
@@ -236,7 +237,7 @@ def downgrade(settings: Settings, target: str) -> tuple[str | None, str | None]:
 
     def work(conn: Connection) -> tuple[str | None, str | None]:
         before = _read_revision(conn)
-        _check_known(before, chain)
+        check_known(before, chain)
         if before is None:
             raise SchemaError("the database has no schema: there is nothing to downgrade")
         position = -1 if target == "base" else ids.index(target)
