@@ -147,3 +147,19 @@ def test_no_migrate_serves_only_a_current_schema(fresh_env: dict[str, str]) -> N
     finally:
         server.stop()
     assert f"(schema {HEAD})" in str(_started(server)["msg"])
+
+
+def test_a_port_in_use_is_one_plain_line(fresh_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = plain_failure(run(fresh_env, "serve", "--port", str(port)), 1)
+    assert line == f"unihub: cannot listen on http://127.0.0.1:{port}: address already in use"
+    assert ok(fresh_env, "db", "current").startswith("none ")  # it stopped before migrating
+
+
+def test_a_bad_log_level_is_a_usage_error(fresh_env: dict[str, str]) -> None:
+    done = run(fresh_env, "serve", "--log-level", "loud")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "'loud' is not one of" in done.stderr

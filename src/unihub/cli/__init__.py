@@ -8,20 +8,21 @@ non-zero exit (`cli.errors`): 2 for usage and settings, 1 for failures at run ti
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import logging.config
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from unihub import __version__
 from unihub.cli.errors import USAGE, OperatorError, explain, fail, safe_url
-from unihub.core.config import LOG_LEVELS, Settings, get_settings
+from unihub.core.config import Settings, get_settings
 from unihub.core.database import Database
 from unihub.core.logs import uvicorn_level, uvicorn_log_config
 from unihub.core.migrate import check_known, downgrade, revisions, schema_state, upgrade
@@ -139,7 +140,28 @@ def _announce(message: str, **fields: object) -> None:
     log.handle(record)
 
 
-_LEVEL = click.Choice([level.lower() for level in LOG_LEVELS], case_sensitive=False)
+class LogLevel(enum.StrEnum):
+    """`--log-level`: the levels of `core.config.LOG_LEVELS`, any case."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Fail in plain words before announcing, rather than after (uvicorn binds later)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise OperatorError(
+                f"cannot listen on {_listen_url(host, port)}: {reason[:1].lower()}{reason[1:]}"
+            ) from None
 
 
 @app.command()
@@ -148,9 +170,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (env UNIHUB_PORT)")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     log_level: Annotated[
-        str | None,
+        LogLevel | None,
         typer.Option(
-            click_type=_LEVEL, help="Log level (env UNIHUB_LOG_LEVEL)", show_default=False
+            case_sensitive=False, help="Log level (env UNIHUB_LOG_LEVEL)", show_default=False
         ),
     ] = None,
     proxy_headers: Annotated[
@@ -184,9 +206,11 @@ def serve(
 
     if log_level is not None:
         # The app reads its settings again in each worker process: the environment carries it.
-        os.environ["UNIHUB_LOG_LEVEL"] = log_level.upper()
+        os.environ["UNIHUB_LOG_LEVEL"] = log_level.value.upper()
         get_settings.cache_clear()
     settings = get_settings()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    _can_listen(bind_host, bind_port)
     log_config = uvicorn_log_config(settings.log_level)
     logging.config.dictConfig(log_config)
     if no_migrate:
@@ -203,7 +227,6 @@ def serve(
             f"(also saved to {path}, mode 0600):\n"
         )
         _emit(creds)
-    bind_host, bind_port = host or settings.host, port or settings.port
     trust_proxy = settings.proxy_headers if proxy_headers is None else proxy_headers
     trusted = forwarded_allow_ips or settings.forwarded_allow_ips
     url, database = _listen_url(bind_host, bind_port), safe_url(settings.resolved_database_url)
