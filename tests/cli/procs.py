@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,18 +72,27 @@ class Server:
     def stderr(self) -> str:
         return self.err_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, timeout: float = 90, *, logs_access: bool = True) -> None:
+        """Until /readyz answers 200, from this very process: the probe's request id must
+        show in its access log (another test's server may have taken a port picked free)."""
+        probe = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"serve exited {self.proc.returncode}: {self.stderr()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
-                    return
+                r = httpx.get(f"{self.base_url}/readyz", headers={"X-Request-Id": probe}, timeout=1)
+                if r.status_code == 200:
+                    break
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"serve did not become ready: {self.stderr()[-2000:]}")
+        else:
+            raise AssertionError(f"serve did not become ready: {self.stderr()[-2000:]}")
+        while logs_access and probe not in self.stderr():
+            assert self.proc.poll() is None, f"serve exited: {self.stderr()[-2000:]}"
+            assert time.monotonic() < deadline, f"port {self.port} answered by another server"
+            time.sleep(0.05)
 
     def stop(self) -> int:
         if self.proc.poll() is None:

@@ -119,7 +119,7 @@ def test_forwarded_headers_of_an_untrusted_peer_are_ignored(fresh_env: dict[str,
 def test_log_level_option_wins_over_the_setting(fresh_env: dict[str, str]) -> None:
     server = start({**fresh_env, "UNIHUB_LOG_LEVEL": "INFO"}, "--log-level", "warning")
     try:
-        server.wait_ready()
+        server.wait_ready(logs_access=False)
         assert httpx.get(f"{server.base_url}/healthz", timeout=30).status_code == 200
     finally:
         server.stop()
