@@ -144,7 +144,8 @@ def test_every_command_run_exists_in_the_cli() -> None:
 
 
 def test_the_container_serves_as_make_run_does() -> None:
-    """`make run` is `unihub serve`; the image and compose add only the bind address."""
+    """`make run` is `unihub serve`; the image adds only the bind address, compose also
+    `--no-migrate` (its `migrate` service is the one that migrates, docs/deployment.md)."""
     makefile = (REPO / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0].strip().splitlines()[1:]
     assert [line.strip() for line in recipe] == ["$(BIN)/unihub serve"]
@@ -152,7 +153,7 @@ def test_the_container_serves_as_make_run_does() -> None:
     cmd = [as_argv(rest) for keyword, rest in dockerfile_instructions() if keyword == "CMD"]
     assert cmd == [serve]
     services = compose()["services"]
-    assert as_argv(services["unihub"]["command"]) == serve
+    assert as_argv(services["unihub"]["command"]) == [*serve, "--no-migrate"]
     needs = services["unihub"]["depends_on"]
     assert needs["migrate"]["condition"] == "service_completed_successfully"
     assert services["unihub"]["environment"] == services["migrate"]["environment"]

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 ENV_FILE_VARIABLE = "UNIHUB_ENV_FILE"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
@@ -110,6 +111,19 @@ class Settings(BaseSettings):
     # every poll, so it must exceed the wait plus `provider_timeout_s`).
     telegram_poll_timeout_s: int = Field(default=25, ge=0, le=50)
     telegram_poll_lease_s: float = Field(default=60.0, gt=0)
+
+    # `unihub serve` behind a reverse proxy or load balancer: trust `X-Forwarded-For` and
+    # `X-Forwarded-Proto` from these addresses (comma-separated IPs or networks, `*` for any),
+    # so the rate limiter and the logs see the client's address instead of the proxy's.
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -2,7 +2,7 @@
 
 Routes are labelled by their template (`/api/v1/hubs/{hubId}`), never the raw path, so ids do
 not explode the label space; unmatched paths share one label. Query strings and headers are
-not logged: they may carry secrets.
+not logged: they may carry secrets. The client's address is (`clientIp`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unihub.core.request_id import request_id, request_id_var
 from unihub.middleware.asgi import scope_state
+from unihub.middleware.clients import client_ip
 
 access_log = logging.getLogger("unihub.access")
 
@@ -108,6 +109,9 @@ class ObservabilityMiddleware:
                         "route": route,
                         "status": status,
                         "durationMs": round(elapsed * 1000, 3),
+                        # The TCP peer, or with `serve --proxy-headers` the client a trusted
+                        # proxy forwarded for (X-Forwarded-For).
+                        "clientIp": client_ip(scope),
                     }
                     client_id = scope_state(scope).get("client_id")
                     if client_id:

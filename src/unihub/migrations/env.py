@@ -1,4 +1,9 @@
-"""Alembic environment: the URL comes from the caller (unihub.core.migrate), never an ini file."""
+"""Alembic environment: the URL comes from the caller (unihub.core.migrate), never an ini file.
+
+`unihub.core.migrate` hands over the connection it holds the migration lock on
+(`config.attributes["connection"]`); without one (tests driving Alembic directly) a
+connection of its own is opened.
+"""
 
 from __future__ import annotations
 
@@ -37,5 +42,7 @@ if context.is_offline_mode():
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()
+elif (locked := config.attributes.get("connection")) is not None:
+    _run(locked)
 else:
     asyncio.run(_run_async())

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unihub.core.database import Database
@@ -24,6 +24,27 @@ async def add_tenant(s: AsyncSession, name: str) -> Tenant:
 
 async def any_tenant(s: AsyncSession) -> bool:
     return (await s.execute(select(Tenant.id).limit(1))).first() is not None
+
+
+# PostgreSQL's two-key advisory locks: "unih" (as delivery/owners.py), then "boot".
+_BOOTSTRAP_LOCK = {"a": 0x756E6968, "b": 0x626F6F74}
+
+
+async def lock_bootstrap(s: AsyncSession) -> None:
+    """Serialise "is there a tenant yet? then create the default one" between processes
+    starting together, until the transaction ends (PostgreSQL: a transaction advisory lock;
+    SQLite: the write transaction already holds the database's write lock)."""
+    if s.get_bind().dialect.name == "postgresql":
+        await s.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), _BOOTSTRAP_LOCK)
+
+
+async def list_tenants(s: AsyncSession) -> list[tuple[Tenant, list[ApiClient]]]:
+    """Every tenant with its clients, oldest first (then by id, so the order is stable)."""
+    tenants = (await s.execute(select(Tenant).order_by(Tenant.created, Tenant.id))).scalars()
+    clients: dict[uuid.UUID, list[ApiClient]] = {}
+    for client in (await s.execute(select(ApiClient).order_by(ApiClient.client_id))).scalars():
+        clients.setdefault(client.tenant_id, []).append(client)
+    return [(t, clients.get(t.id, [])) for t in tenants]
 
 
 def add_client(

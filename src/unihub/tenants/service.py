@@ -55,6 +55,33 @@ async def create_tenant(s: AsyncSession, name: str) -> dict[str, Any]:
     return {"tenantId": str(tenant.id), "name": name, "clients": clients}
 
 
+async def bootstrap_tenant(s: AsyncSession) -> dict[str, Any] | None:
+    """On a database without tenants: the default one, as `create_tenant` answers; else None.
+    Processes starting together create it once."""
+    await repo.lock_bootstrap(s)
+    if await repo.any_tenant(s):
+        return None
+    return await create_tenant(s, "default")
+
+
+async def list_tenants_cli(s: AsyncSession) -> list[dict[str, Any]]:
+    """`unihub tenants list`: ids, names, creation times and client ids; never secrets."""
+    return [
+        {
+            "tenantId": str(tenant.id),
+            "name": tenant.name,
+            "createdAt": format_ts(tenant.created),
+            "clients": {
+                resource: {"clientId": client.client_id}
+                for resource in RESOURCES
+                for client in clients
+                if client.resource == resource
+            },
+        }
+        for tenant, clients in await repo.list_tenants(s)
+    ]
+
+
 async def add_secret_cli(s: AsyncSession, client_id: str, name: str) -> dict[str, Any] | None:
     if await repo.get_client(s, client_id) is None:
         return None
