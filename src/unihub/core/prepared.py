@@ -114,18 +114,7 @@ class Prepared:
         dbapi = self._raw(session)
         if dbapi is None:
             return list(session.execute(self.statement, params).all())
-        dialect = session.get_bind().dialect
-        sql, args = self._args(dialect, params)
-        _, _, results, row = self.compiled(dialect)
-        assert row is not None, "only an update ... returning returns rows"
-        try:
-            raw = dbapi.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
-        return [
-            row(*[v if p is None else p(v) for p, v in zip(results, values, strict=True)])
-            for values in raw
-        ]
+        return self._all_rows(session.get_bind().dialect, dbapi, params)
 
     def returning_first(self, session: Session, params: Mapping[str, Any]) -> Any:
         """An UPDATE ... RETURNING in `session`'s transaction: its first row, or None."""
@@ -143,11 +132,12 @@ class Prepared:
         """A select's rows inside `conn`'s transaction (see `Database.read_sync`)."""
         if conn.dialect.driver != "pysqlite":
             return list(conn.execute(self.statement, params).all())
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        sql, args = self._args(conn.dialect, params)
-        _, _, results, row = self.compiled(conn.dialect)
-        assert row is not None, "only a select returns rows"
+        return self._all_rows(conn.dialect, conn.connection.dbapi_connection, params)
+
+    def _all_rows(self, dialect: Dialect, dbapi: Any, params: Mapping[str, Any]) -> list[Any]:
+        sql, args = self._args(dialect, params)
+        _, _, results, row = self.compiled(dialect)
+        assert row is not None, "only a select or an update ... returning returns rows"
         try:
             raw = dbapi.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
