@@ -19,13 +19,14 @@ from urllib.parse import urlsplit
 import typer
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from unihub.cli.errors import env_name, plain_reason, safe_url, settings_problems
 from unihub.core.config import ENV_FILE_VARIABLE, Settings
+from unihub.core.engines import sqlite_file
 from unihub.core.migrate import SchemaState, current_revision, revisions
 from unihub.core.security import SecretBox
 
@@ -134,10 +135,6 @@ async def _checks(report: Report, settings: Settings) -> None:
 # --------------------------------------------------------------------------- database
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    return Path(url.database) if url.database and url.database != ":memory:" else None
-
-
 async def _read(conn: AsyncConnection, found: Found) -> None:
     found.reachable = True
     found.current = await conn.run_sync(current_revision)
@@ -155,7 +152,7 @@ async def _database(report: Report, settings: Settings) -> Found:
     url = make_url(settings.resolved_database_url)
     shown = safe_url(settings.resolved_database_url)
     if url.drivername.startswith("sqlite"):
-        path = _sqlite_file(url)
+        path = sqlite_file(settings.resolved_database_url)
         if path is not None and not path.exists():
             parent = next((p for p in path.parents if p.exists()), None)
             if parent is None or not os.access(parent, os.W_OK):

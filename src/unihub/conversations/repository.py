@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from unihub.activities.models import StoredActivity
 from unihub.conversations.control import Control
 from unihub.conversations.models import CLOSED, OPEN, Conversation, InboundReceipt
-from unihub.core.prepared import Prepared, column_keys, detached
+from unihub.core.prepared import Prepared, column_keys, detached, model_columns
 from unihub.hubs.models import Hub
 from unihub.integrations import loaded as integrations
 from unihub.integrations.loaded import LoadedIntegration
@@ -40,13 +40,8 @@ async def get(
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
-_CONVERSATION_KEYS = column_keys(Conversation)
-_HUB_KEYS = column_keys(Hub)
 _WITH_HUB = Prepared(
-    select(
-        *[getattr(Conversation, k) for k in _CONVERSATION_KEYS],
-        *[getattr(Hub, k) for k in _HUB_KEYS],
-    )
+    select(*model_columns(Conversation), *model_columns(Hub))
     .select_from(Conversation)
     .outerjoin(Hub, and_(Hub.id == Conversation.hub_id, Hub.tenant_id == Conversation.tenant_id))
     .where(
@@ -66,11 +61,11 @@ def get_with_hub(
     if not rows:
         return None, None
     values = tuple(rows[0])
-    n = len(_CONVERSATION_KEYS)
-    conversation = detached(Conversation, _CONVERSATION_KEYS, values[:n])
+    n = len(column_keys(Conversation))
+    conversation = detached(Conversation, values[:n])
     if values[n] is None:  # hubs.id: the outer join found no hub
         return conversation, None
-    return conversation, detached(Hub, _HUB_KEYS, values[n:])
+    return conversation, detached(Hub, values[n:])
 
 
 def for_activity(
@@ -82,7 +77,7 @@ def for_activity(
     conversation, hub = get_with_hub(conn, tenant_id, conversation_id)
     if conversation is None or hub is None:
         return conversation, hub, []
-    return conversation, hub, integrations.of_hub_rows(conn, conversation.hub_id)
+    return conversation, hub, integrations.of_hub(conn, conversation.hub_id)
 
 
 async def open_of_hub(

@@ -184,7 +184,8 @@ async def establish(
                 return _established(existing, integration, is_new=False)
             # Only a new conversation needs the hub's members (its starting controller): the
             # common case, a provider message of an open conversation, skips this read.
-            start = control.initial(await s.run_sync(integrations.of_hub, hub.id), now)
+            members = await s.run_sync(lambda ss: integrations.of_hub(ss.connection(), hub.id))
+            start = control.initial(members, now)
             conversation = Conversation(
                 id=uuid.uuid4(),
                 tenant_id=tenant_id,

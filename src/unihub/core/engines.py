@@ -10,6 +10,7 @@ COMMITTED) and constraints for concurrency.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -61,14 +62,22 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", **kwargs: Any) 
     return engine
 
 
-def _inline_sqlite_engine(url: str) -> Engine | None:
-    """A synchronous pysqlite engine on the file of a SQLite `url`; None for other backends
-    and in-memory databases (not shared between engines)."""
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite `url`; None for other backends and in-memory databases."""
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite"):
         return None
     if parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query):
         return None
+    return Path(parsed.database)
+
+
+def _inline_sqlite_engine(url: str) -> Engine | None:
+    """A synchronous pysqlite engine on the file of a SQLite `url`; None for other backends
+    and in-memory databases (not shared between engines)."""
+    if sqlite_file(url) is None:
+        return None
+    parsed = make_url(url)
     return create_engine(
         parsed.set(drivername="sqlite+pysqlite"), poolclass=SingletonThreadPool, pool_size=8
     )

@@ -25,10 +25,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from unihub.core.config import Settings
-from unihub.core.engines import make_engine
+from unihub.core.engines import make_engine, sqlite_file
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # PostgreSQL's two-key advisory locks: "unih" (as delivery/owners.py's lease owners) and
@@ -94,18 +94,9 @@ def head() -> str:
     return revisions()[-1].id
 
 
-def _sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite"):
-        return None
-    if parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query):
-        return None
-    return Path(parsed.database)
-
-
 @contextlib.contextmanager
 def _sqlite_lock(url: str) -> Iterator[None]:
-    path = _sqlite_path(url)
+    path = sqlite_file(url)
     if path is None:
         yield
         return
@@ -257,7 +248,7 @@ def schema_state(settings: Settings) -> SchemaState:
     """Where the schema is (without changing anything: no lock, no new file)."""
     url = settings.resolved_database_url
     chain = revisions()
-    path = _sqlite_path(url)
+    path = sqlite_file(url)
     if path is not None and not path.exists():
         return SchemaState(None, chain[-1].id, chain)
 

@@ -118,15 +118,8 @@ class Prepared:
 
     def returning_first(self, session: Session, params: Mapping[str, Any]) -> Any:
         """An UPDATE ... RETURNING in `session`'s transaction: its first row, or None."""
-        dbapi = self._raw(session)
-        if dbapi is None:
-            return session.execute(self.statement, params).first()
-        dialect = session.get_bind().dialect
-        try:
-            return self.first_row(dialect, dbapi, params)
-        except sqlite3.Error as exc:
-            sql, args = self._args(dialect, params)
-            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+        rows = self.returning_all(session, params)
+        return rows[0] if rows else None
 
     def rows_in(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """A select's rows inside `conn`'s transaction (see `Database.read_sync`)."""
@@ -159,13 +152,25 @@ class Prepared:
         return row(*[v if p is None else p(v) for p, v in zip(results, raw, strict=True)])
 
 
-def column_keys(model: type[Any]) -> list[str]:
-    """A mapped class's column attributes, in table order: select them with `detached`."""
-    return [prop.key for prop in sa_inspect(model).column_attrs]
+_COLUMN_KEYS: dict[type[Any], tuple[str, ...]] = {}
 
 
-def detached(model: type[T], keys: Sequence[str], values: Sequence[Any]) -> T:
-    """An ORM object holding a row's values, built without a session or the ORM's loading.
+def column_keys(model: type[Any]) -> tuple[str, ...]:
+    """A mapped class's column attributes, in table order (see `model_columns`)."""
+    keys = _COLUMN_KEYS.get(model)
+    if keys is None:
+        keys = _COLUMN_KEYS[model] = tuple(p.key for p in sa_inspect(model).column_attrs)
+    return keys
+
+
+def model_columns(model: type[Any]) -> list[Any]:
+    """Every column of `model`, in `column_keys` order: select them, then `detached`."""
+    return [getattr(model, key) for key in column_keys(model)]
+
+
+def detached(model: type[T], values: Sequence[Any]) -> T:
+    """An ORM object holding a row's values (in `column_keys` order), built without a session
+    or the ORM's loading.
 
     For hot reads whose objects are only read afterwards (the accept path): SQLAlchemy's
     loading of a joined conversation and hub cost several times the statement (profiled).
@@ -173,5 +178,5 @@ def detached(model: type[T], keys: Sequence[str], values: Sequence[Any]) -> T:
     sets them, so reading them triggers nothing.
     """
     obj: T = sa_inspect(model).class_manager.new_instance()
-    obj.__dict__.update(zip(keys, values, strict=True))
+    obj.__dict__.update(zip(column_keys(model), values, strict=True))
     return obj

@@ -284,7 +284,7 @@ class DeliveryWorker:
         ids = [r.receiver_id for r in rows]
 
         def load(conn: Connection) -> dict[uuid.UUID, LoadedIntegration]:
-            return integrations.load_many_rows(conn, ids)
+            return integrations.load_many(conn, ids)
 
         try:
             receivers = await self.ctx.db.read_sync(load, one_snapshot=False)

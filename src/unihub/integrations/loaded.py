@@ -14,12 +14,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from unihub.channels.base import Account
 from unihub.channels.registry import ADAPTERS
 from unihub.channels.types import INTEGRATION_ACTIVE, ChannelId
-from unihub.core.prepared import Prepared, column_keys, detached
+from unihub.core.prepared import Prepared, detached, model_columns
 from unihub.core.security import SecretBox
 from unihub.core.validation import get_ignoring_case
 from unihub.integrations.models import Integration
@@ -161,63 +160,33 @@ async def load_by_inbound_id(
     return LoadedIntegration.from_row(row) if row is not None else None
 
 
-_KEYS = column_keys(Integration)
-_BY_ID_ROW = Prepared(
-    select(*[getattr(Integration, k) for k in _KEYS]).where(
-        Integration.id == bindparam("integration_id")
-    )
+_BY_ID = Prepared(
+    select(*model_columns(Integration)).where(Integration.id == bindparam("integration_id"))
+)
+_OF_HUB = Prepared(
+    select(*model_columns(Integration))
+    .where(Integration.hub_id == bindparam("hub_id"))
+    .order_by(Integration.created, Integration.id)
 )
 
 
-def load_many_rows(
-    conn: Connection, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, LoadedIntegration]:
-    """`load_many` for the delivery worker: one Prepared point read per distinct id (a claim
-    names few receivers), made into detached objects, no ORM loading."""
+def load_many(conn: Connection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LoadedIntegration]:
+    """By ids, for the delivery worker (`Database.read_sync`): one Prepared point read per
+    distinct id (a claim names few receivers), rows made into detached objects."""
     found: dict[uuid.UUID, LoadedIntegration] = {}
     for integration_id in set(ids):
-        rows = _BY_ID_ROW.rows_in(conn, {"integration_id": integration_id})
+        rows = _BY_ID.rows_in(conn, {"integration_id": integration_id})
         if rows:
-            row = detached(Integration, _KEYS, tuple(rows[0]))
-            found[integration_id] = LoadedIntegration.from_row(row)
+            found[integration_id] = LoadedIntegration.from_row(detached(Integration, rows[0]))
     return found
 
 
-def load_many(s: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LoadedIntegration]:
-    """By ids (a sync session: the delivery worker reads inline on SQLite)."""
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = s.execute(select(Integration).where(Integration.id.in_(wanted))).scalars()
-    return {row.id: LoadedIntegration.from_row(row) for row in rows}
-
-
-_OF_HUB = (
-    select(Integration)
-    .where(Integration.hub_id == bindparam("hub_id"))
-    .order_by(Integration.created, Integration.id)
-)
-
-
-_OF_HUB_ROWS = Prepared(
-    select(*[getattr(Integration, k) for k in _KEYS])
-    .where(Integration.hub_id == bindparam("hub_id"))
-    .order_by(Integration.created, Integration.id)
-)
-
-
-def of_hub_rows(conn: Connection, hub_id: uuid.UUID) -> list[LoadedIntegration]:
-    """`of_hub` for the accept path: plain rows made into detached objects, no ORM loading
-    (`core.prepared.detached`)."""
-    rows = _OF_HUB_ROWS.rows_in(conn, {"hub_id": hub_id})
-    return [LoadedIntegration.from_row(detached(Integration, _KEYS, tuple(r))) for r in rows]
-
-
-def of_hub(s: Session, hub_id: uuid.UUID) -> list[LoadedIntegration]:
-    """A hub's integrations (a sync session: the accept path reads inline on SQLite;
-    `AsyncSession.run_sync` elsewhere)."""
-    rows = s.execute(_OF_HUB, {"hub_id": hub_id}).scalars()
-    return [LoadedIntegration.from_row(row) for row in rows]
+def of_hub(conn: Connection, hub_id: uuid.UUID) -> list[LoadedIntegration]:
+    """A hub's integrations, oldest first, on a connection in the caller's transaction (the
+    accept path through `Database.read_sync`; `session.connection()` elsewhere). Rows made
+    into detached objects (`core.prepared.detached`): no ORM loading."""
+    rows = _OF_HUB.rows_in(conn, {"hub_id": hub_id})
+    return [LoadedIntegration.from_row(detached(Integration, row)) for row in rows]
 
 
 async def active_of_channel(s: AsyncSession, channel: ChannelId) -> list[LoadedIntegration]:
