@@ -76,3 +76,23 @@ async def make_integration(
     async with db.write() as s:
         s.add(row)
     return MadeIntegration(str(row.id), public, private, integration_type)
+
+
+async def hub_with_agent(
+    http: httpx.AsyncClient,
+    portal: dict[str, str],
+    db: Database,
+    box: SecretBox,
+    tenant_id: str,
+    receiver: Any,
+) -> tuple[MadeIntegration, MadeIntegration]:
+    """A new hub (through a served Portal API) with a Direct customer and an Agent whose
+    webhook is `receiver`'s, which trusts its keys: (customer, agent)."""
+    r = await http.post("/api/v1/hubs", json={"name": "h", "description": "h"}, headers=portal)
+    hub_id = r.json()["hubId"]
+    customer = await make_integration(db, box, tenant_id, hub_id)
+    agent = await make_integration(
+        db, box, tenant_id, hub_id, integration_type="Agent", webhook_url=receiver.url("agent")
+    )
+    receiver.trust(agent.public_key, agent.private_key)
+    return customer, agent

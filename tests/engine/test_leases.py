@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import select
 
 import unihub.models  # noqa: F401 - every table, for the ORM queries here
-from tests.engine.factories import make_integration
+from tests.engine.factories import hub_with_agent
 from tests.engine.procs import Server, server_env, start_server
 from tests.engine.receiver import Receiver, wait_for
 from tests.engine.test_processes import CUSTOMER, _cli, _kill_database, _token
@@ -77,14 +77,7 @@ async def _fill(
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         portal = await _token(http, creds["clients"]["portal"])
         engine = await _token(http, creds["clients"]["engine"])
-        r = await http.post("/api/v1/hubs", json={"name": "l", "description": "l"}, headers=portal)
-        hub_id = r.json()["hubId"]
-        customer = await make_integration(db, box, creds["tenantId"], hub_id)
-        agent = await make_integration(
-            db, box, creds["tenantId"], hub_id,
-            integration_type="Agent", webhook_url=receiver.url("agent"),
-        )  # fmt: skip
-        receiver.trust(agent.public_key, agent.private_key)
+        customer, _ = await hub_with_agent(http, portal, db, box, creds["tenantId"], receiver)
         r = await http.post(
             "/api/v1/conversations/establish",
             headers=engine,

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 import unihub.models  # noqa: F401 - every table, for the factories' ORM writes
-from tests.engine.factories import make_integration
+from tests.engine.factories import hub_with_agent
 from tests.engine.procs import server_env, start_server
 from tests.engine.receiver import Receiver, wait_for
 from tests.engine.test_processes import CUSTOMER, _cli, _kill_database, _token
@@ -66,21 +66,8 @@ async def test_an_outcome_written_after_an_outage_keeps_the_conversation_moving(
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             portal = await _token(http, creds["clients"]["portal"])
             engine = await _token(http, creds["clients"]["engine"])
-            r = await http.post(
-                "/api/v1/hubs", json={"name": "o", "description": "o"}, headers=portal
-            )
-            hub_id = r.json()["hubId"]
-            customer = await make_integration(db, box, creds["tenantId"], hub_id)
-            agent = await make_integration(
-                db,
-                box,
-                creds["tenantId"],
-                hub_id,
-                integration_type="Agent",
-                webhook_url=receiver.url("agent"),
-            )
+            customer, _ = await hub_with_agent(http, portal, db, box, creds["tenantId"], receiver)
             await db.dispose()  # the test's own connections must not outlive the outage
-            receiver.trust(agent.public_key, agent.private_key)
             r = await http.post(
                 "/api/v1/conversations/establish",
                 headers=engine,

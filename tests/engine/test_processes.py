@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.conftest import TenantCreds
-from tests.engine.factories import make_integration
+from tests.engine.factories import hub_with_agent, make_integration
 from tests.engine.procs import Server, server_env, start_server
 from tests.engine.receiver import Receiver, wait_for
 from unihub.core.config import Settings
@@ -189,20 +189,7 @@ async def test_outbox_survives_sigkill(tmp_path: Path, receiver: Receiver) -> No
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             portal = await _token(http, creds["clients"]["portal"])
             engine = await _token(http, creds["clients"]["engine"])
-            r = await http.post(
-                "/api/v1/hubs", json={"name": "k", "description": "k"}, headers=portal
-            )
-            hub_id = r.json()["hubId"]
-            customer = await make_integration(db, box, creds["tenantId"], hub_id)
-            agent = await make_integration(
-                db,
-                box,
-                creds["tenantId"],
-                hub_id,
-                integration_type="Agent",
-                webhook_url=receiver.url("agent"),
-            )
-            receiver.trust(agent.public_key, agent.private_key)
+            customer, _ = await hub_with_agent(http, portal, db, box, creds["tenantId"], receiver)
             accepted: dict[str, list[int]] = {}
             for binding in ("one", "two"):
                 r = await http.post(
